@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the real components Capstan's tests start (etcd, …) from the Go module proxy into a
+# git-ignored cache, once per pinned version, and prints the path of each binary asked for.
+#
+#   scripts/tools.sh etcd            -> .cache/tools/etcd-v3.6.16/etcd
+#
+# Each tool has its own Go module under tools/<name>/ (go.mod + go.sum pin every dependency);
+# etcd's own go.mod has `replace` lines, so it cannot simply be `go install`ed.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache="${CAPSTAN_TOOLS_CACHE:-$root/.cache/tools}"
+
+# name -> Go package built from tools/<name>, and the version pinned in its go.mod
+package_of() {
+  case "$1" in
+    etcd) echo "go.etcd.io/etcd/server/v3" ;;
+    *) echo "unknown tool: $1" >&2; return 1 ;;
+  esac
+}
+
+version_of() {
+  local mod="$root/tools/$1/go.mod" pkg
+  pkg=$(package_of "$1")
+  # the module that provides the package: the longest required module path that prefixes it
+  awk -v pkg="$pkg" '
+    $1 == "require" && NF >= 3 { m = $2; v = $3 }
+    NF == 2 && $1 !~ /^(module|go|require|\)|replace|tool)/ { m = $1; v = $2 }
+    m != "" && index(pkg, m) == 1 && length(m) > best { best = length(m); ver = v }
+    { m = "" }
+    END { print ver }' "$mod"
+}
+
+build() {
+  local name=$1 pkg version out
+  pkg=$(package_of "$name")
+  version=$(version_of "$name")
+  [ -n "$version" ] || { echo "no pinned version for $name in tools/$name/go.mod" >&2; return 1; }
+  out="$cache/$name-$version/$name"
+  if [ ! -x "$out" ]; then
+    echo "building $name $version (once; cached in $cache)" >&2
+    mkdir -p "$(dirname "$out")"
+    (cd "$root/tools/$name" && GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" "$pkg") >&2
+    mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
+[ $# -gt 0 ] || { echo "usage: $0 <tool>..." >&2; exit 2; }
+for t in "$@"; do build "$t"; done

@@ -1,0 +1,338 @@
+//! The one error type of the API layers, and its conversion to a `Status`.
+//!
+//! Every failure a client can see is an [`ApiError`]. Storage errors become `ApiError`s in the
+//! registry (which knows the resource and name); handlers use `?`; [`ApiError::to_status`] is the
+//! only place that picks a reason, code, message and details, following DECISIONS.md and
+//! k8s.io/apimachinery's `pkg/api/errors`. The HTTP response is built from it in
+//! `endpoints::status`.
+
+use std::fmt;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Status, StatusCause, StatusDetails};
+
+use super::field::FieldError;
+
+/// A resource qualified by its group, printed `pods` (core) or `pods.capstan.dev`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupResource {
+    pub group: String,
+    pub resource: String,
+}
+
+impl GroupResource {
+    pub fn new(group: impl Into<String>, resource: impl Into<String>) -> Self {
+        Self { group: group.into(), resource: resource.into() }
+    }
+}
+
+impl fmt::Display for GroupResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.group.is_empty() {
+            f.write_str(&self.resource)
+        } else {
+            write!(f, "{}.{}", self.resource, self.group)
+        }
+    }
+}
+
+/// A kind qualified by its group, printed `Pod` (core) or `Pod.capstan.dev`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct GroupKind {
+    pub group: String,
+    pub kind: String,
+}
+
+impl GroupKind {
+    pub fn new(group: impl Into<String>, kind: impl Into<String>) -> Self {
+        Self { group: group.into(), kind: kind.into() }
+    }
+}
+
+impl fmt::Display for GroupKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.group.is_empty() {
+            f.write_str(&self.kind)
+        } else {
+            write!(f, "{}.{}", self.kind, self.group)
+        }
+    }
+}
+
+/// Everything that can go wrong for a client, one variant per Status reason.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: malformed input, mismatched kind/name/namespace, bad query parameters.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no acceptable credentials.
+    #[error("Unauthorized")]
+    Unauthorized,
+    /// 403 on a resource: `<res> "<name>" is forbidden: <reason>`.
+    #[error("{resource} {name:?} is forbidden: {reason}")]
+    Forbidden { resource: GroupResource, name: String, reason: String },
+    /// 403 from the authorizer, whose message names the user and verb.
+    #[error("{0}")]
+    ForbiddenMessage(String),
+    /// 404: `<res> "<name>" not found`.
+    #[error("{resource} {name:?} not found")]
+    NotFound { resource: GroupResource, name: String },
+    /// 404 for a path that is not served at all.
+    #[error("the server could not find the requested resource")]
+    NotFoundPath,
+    /// 405: the resource does not support the verb.
+    #[error("{verb} is not supported on resources of kind {resource:?}")]
+    MethodNotSupported { resource: GroupResource, verb: String },
+    /// 406: no offered media type can be produced.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// 409: create of an existing object.
+    #[error("{resource} {name:?} already exists")]
+    AlreadyExists { resource: GroupResource, name: String },
+    /// 409: optimistic-lock failure or a precondition that does not hold.
+    #[error("Operation cannot be fulfilled on {resource} {name:?}: {reason}")]
+    Conflict { resource: GroupResource, name: String, reason: String },
+    /// 410: the requested revision was compacted (or a continue token expired).
+    #[error("{message}")]
+    Expired { message: String },
+    /// 413: the body is over the limit.
+    #[error("{0}")]
+    RequestEntityTooLarge(String),
+    /// 415: the body's content type is not one we decode.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: field validation failed.
+    #[error("{kind} {name:?} is invalid: {}", aggregate(causes))]
+    Invalid { kind: GroupKind, name: String, causes: Vec<FieldError> },
+    /// 429: too many requests in flight.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_seconds: i32 },
+    /// 500: an unexpected failure, never a client mistake.
+    #[error("Internal error occurred: {0}")]
+    Internal(String),
+    /// 503: storage or a dependency is unavailable.
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    /// 504: the request ran out of time (`Timeout` reason).
+    #[error("{message}")]
+    Timeout { message: String, retry_after_seconds: i32 },
+}
+
+/// kube's `utilerrors.Aggregate` text: one error alone, or `[a, b]`.
+fn aggregate(causes: &[FieldError]) -> String {
+    match causes {
+        [one] => one.to_string(),
+        many => {
+            let parts: Vec<String> = many.iter().map(ToString::to_string).collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
+impl ApiError {
+    /// 422 for `kind`/`name` with these causes.
+    pub fn invalid(kind: GroupKind, name: impl Into<String>, causes: Vec<FieldError>) -> Self {
+        Self::Invalid { kind, name: name.into(), causes }
+    }
+
+    /// 500 from anything printable.
+    pub fn internal(err: impl fmt::Display) -> Self {
+        Self::Internal(err.to_string())
+    }
+
+    /// The optimistic-lock conflict message every client knows.
+    pub fn conflict_modified(resource: GroupResource, name: impl Into<String>) -> Self {
+        Self::Conflict {
+            resource,
+            name: name.into(),
+            reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
+        }
+    }
+
+    /// The HTTP status code, which is also the Status `code`.
+    pub fn code(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden { .. } | Self::ForbiddenMessage(_) => 403,
+            Self::NotFound { .. } | Self::NotFoundPath => 404,
+            Self::MethodNotSupported { .. } => 405,
+            Self::NotAcceptable(_) => 406,
+            Self::AlreadyExists { .. } | Self::Conflict { .. } => 409,
+            Self::Expired { .. } => 410,
+            Self::RequestEntityTooLarge(_) => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            Self::Invalid { .. } => 422,
+            Self::TooManyRequests { .. } => 429,
+            Self::Internal(_) => 500,
+            Self::ServiceUnavailable(_) => 503,
+            Self::Timeout { .. } => 504,
+        }
+    }
+
+    /// The Status `reason`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "BadRequest",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden { .. } | Self::ForbiddenMessage(_) => "Forbidden",
+            Self::NotFound { .. } | Self::NotFoundPath => "NotFound",
+            Self::MethodNotSupported { .. } => "MethodNotAllowed",
+            Self::NotAcceptable(_) => "NotAcceptable",
+            Self::AlreadyExists { .. } => "AlreadyExists",
+            Self::Conflict { .. } => "Conflict",
+            Self::Expired { .. } => "Expired",
+            Self::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
+            Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
+            Self::Invalid { .. } => "Invalid",
+            Self::TooManyRequests { .. } => "TooManyRequests",
+            Self::Internal(_) => "InternalError",
+            Self::ServiceUnavailable(_) => "ServiceUnavailable",
+            Self::Timeout { .. } => "Timeout",
+        }
+    }
+
+    /// Seconds a client should wait before retrying, when the error says so.
+    pub fn retry_after_seconds(&self) -> Option<i32> {
+        match self {
+            Self::TooManyRequests { retry_after_seconds, .. }
+            | Self::Timeout { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            _ => None,
+        }
+    }
+
+    /// The wire `Status` (kind Status, apiVersion v1, status Failure), details as DECISIONS.md.
+    pub fn to_status(&self) -> Status {
+        let details = match self {
+            Self::NotFound { resource, name }
+            | Self::AlreadyExists { resource, name }
+            | Self::Conflict { resource, name, .. }
+            | Self::Forbidden { resource, name, .. } => Some(resource_details(resource, name)),
+            Self::MethodNotSupported { resource, .. } => Some(resource_details(resource, "")),
+            Self::Invalid { kind, name, causes } => Some(StatusDetails {
+                name: non_empty(name),
+                group: non_empty(&kind.group),
+                kind: non_empty(&kind.kind),
+                causes: Some(
+                    causes
+                        .iter()
+                        .map(|c| StatusCause {
+                            reason: Some(c.error_type.cause_type().to_string()),
+                            message: Some(c.body()),
+                            field: Some(c.field.clone()),
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+            Self::TooManyRequests { retry_after_seconds, .. } => Some(StatusDetails {
+                retry_after_seconds: Some(*retry_after_seconds),
+                ..Default::default()
+            }),
+            Self::Timeout { retry_after_seconds, .. } if *retry_after_seconds > 0 => {
+                Some(StatusDetails {
+                    retry_after_seconds: Some(*retry_after_seconds),
+                    ..Default::default()
+                })
+            }
+            Self::Internal(message) => Some(StatusDetails {
+                causes: Some(vec![StatusCause {
+                    message: Some(message.clone()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            _ => None,
+        };
+        Status {
+            status: Some("Failure".into()),
+            message: Some(self.to_string()),
+            reason: Some(self.reason().into()),
+            code: Some(i32::from(self.code())),
+            details,
+            ..Default::default()
+        }
+    }
+}
+
+fn resource_details(resource: &GroupResource, name: &str) -> StatusDetails {
+    StatusDetails {
+        name: non_empty(name),
+        group: non_empty(&resource.group),
+        kind: non_empty(&resource.resource),
+        ..Default::default()
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_names_the_plural_and_group() {
+        let err = ApiError::NotFound {
+            resource: GroupResource::new("capstan.dev", "pods"),
+            name: "web".into(),
+        };
+        let status = err.to_status();
+        assert_eq!(status.message.as_deref(), Some("pods.capstan.dev \"web\" not found"));
+        assert_eq!(status.reason.as_deref(), Some("NotFound"));
+        assert_eq!(status.code, Some(404));
+        let details = status.details.unwrap();
+        assert_eq!(details.kind.as_deref(), Some("pods"));
+        assert_eq!(details.group.as_deref(), Some("capstan.dev"));
+        assert_eq!(details.name.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn invalid_names_the_kind_and_aggregates_causes() {
+        let err = ApiError::invalid(
+            GroupKind::new("", "Pod"),
+            "p",
+            vec![
+                FieldError::required("spec.containers", ""),
+                FieldError::invalid("metadata.name", "A", "bad"),
+            ],
+        );
+        let status = err.to_status();
+        assert_eq!(
+            status.message.as_deref(),
+            Some(
+                "Pod \"p\" is invalid: [spec.containers: Required value, metadata.name: Invalid value: \"A\": bad]"
+            )
+        );
+        let details = status.details.unwrap();
+        assert_eq!(details.kind.as_deref(), Some("Pod"));
+        assert_eq!(details.group, None);
+        let causes = details.causes.unwrap();
+        assert_eq!(causes[0].reason.as_deref(), Some("FieldValueRequired"));
+        assert_eq!(causes[0].field.as_deref(), Some("spec.containers"));
+        assert_eq!(causes[0].message.as_deref(), Some("Required value"));
+    }
+
+    #[test]
+    fn conflict_message_is_the_optimistic_lock_text() {
+        let err = ApiError::conflict_modified(GroupResource::new("", "pods"), "p");
+        assert_eq!(
+            err.to_string(),
+            "Operation cannot be fulfilled on pods \"p\": the object has been modified; please apply your changes to the latest version and try again"
+        );
+        assert_eq!(err.code(), 409);
+    }
+
+    #[test]
+    fn too_many_requests_carries_only_retry_after() {
+        let status = ApiError::TooManyRequests {
+            message: "too many requests, please try again later".into(),
+            retry_after_seconds: 1,
+        }
+        .to_status();
+        let details = status.details.unwrap();
+        assert_eq!(details.retry_after_seconds, Some(1));
+        assert_eq!(details.name, None);
+        assert_eq!(details.kind, None);
+    }
+}

@@ -1,0 +1,17 @@
+//! IO-free API machinery: errors, field errors, resource descriptors, request options, selectors,
+//! hand-written wire types (Table) and validation helpers.
+//!
+//! Nothing here touches the network, the disk or tokio; everything is unit-tested in place.
+
+pub mod errors;
+pub mod field;
+pub mod meta;
+pub mod options;
+pub mod selectors;
+pub mod table;
+pub mod types;
+pub mod validation;
+
+pub use errors::{ApiError, GroupKind, GroupResource};
+pub use field::{FieldError, FieldErrors};
+pub use meta::ResourceDescriptor;

@@ -1,0 +1,1 @@
+//! Capstan's own kinds (the `capstan.dev` group).

@@ -1,0 +1,1 @@
+//! Name and object-metadata validation shared by every kind (kube's apimachinery validation).

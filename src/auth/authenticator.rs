@@ -1,0 +1,1 @@
+//! Authenticators: x509 client certificates (standalone), anonymous fallback.

@@ -1,0 +1,1 @@
+//! Authorizers: AlwaysAllow for now; the aggregated mode adds delegation to the host.

@@ -1,0 +1,24 @@
+//! Capstan: a Kubernetes API server as a library.
+//!
+//! The layering follows k8s.io/apiserver so that anyone who knows kube-apiserver can find their way:
+//!
+//! * [`server`] assembles configuration, the filter chain, non-API routes, hooks and TLS serving;
+//! * [`endpoints`] turns HTTP into calls on [`registry::Rest`] (installers, handlers, negotiation,
+//!   watch framing, Status errors);
+//! * [`registry`] holds the generic store and each kind's [`registry::Strategy`];
+//! * [`api`] is IO-free: wire types Capstan writes by hand, errors, options, selectors, validation;
+//! * [`storage`] is a revisioned key-value [`storage::Storage`] with embedded (redb) and etcd3
+//!   backends;
+//! * [`auth`] authenticates, authorizes and admits;
+//! * [`observability`] sets up logs, traces and metrics.
+//!
+//! Architecture invariants: `registry` never sees HTTP types; `storage` never builds a Status; only
+//! `endpoints` negotiates content.
+
+pub mod api;
+pub mod auth;
+pub mod endpoints;
+pub mod observability;
+pub mod registry;
+pub mod server;
+pub mod storage;

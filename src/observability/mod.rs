@@ -1,0 +1,1 @@
+//! Logs now; traces (OTLP) and `/metrics` later.

@@ -1,0 +1,1 @@
+//! The legacy core/v1 group: namespaces, pods, configmaps, secrets.

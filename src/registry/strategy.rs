@@ -1,0 +1,101 @@
+//! A kind's rules, as kube's `RESTCreateStrategy`/`RESTUpdateStrategy`/`RESTDeleteStrategy`.
+//!
+//! The generic [`super::store::Store`] owns the order of the hooks (kube's `BeforeCreate` and
+//! `BeforeUpdate`): decode → [`Strategy::default_object`] → [`Strategy::prepare_for_create`] (or
+//! `prepare_for_update`) → generic metadata checks → [`Strategy::validate`] (or
+//! `validate_update`) → [`Strategy::canonicalize`] → admission → storage. Every hook has a default
+//! body, so a simple kind (configmaps) implements only `validate`.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+use super::RequestContext;
+use crate::api::FieldErrors;
+use crate::api::table::TableColumnDefinition;
+
+/// What the generic store can keep: a typed Kubernetes object with metadata.
+pub trait StoredObject:
+    kube::Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Send + Sync + 'static
+{
+}
+
+impl<T> StoredObject for T where
+    T: kube::Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Send + Sync + 'static
+{
+}
+
+/// The rules of one kind (or of one subresource's view of it, such as `pods/status`).
+pub trait Strategy: Send + Sync + 'static {
+    /// The stored type.
+    type Object: StoredObject;
+
+    /// Scheme defaulting, applied to every decoded body before anything else (kube's
+    /// `SetDefaults_*`).
+    fn default_object(&self, _obj: &mut Self::Object) {}
+
+    /// Clears or sets fields the client may not choose on create (e.g. resets status).
+    fn prepare_for_create(&self, _ctx: &RequestContext, _obj: &mut Self::Object) {}
+
+    /// Kind-specific validation of a new object; metadata is checked by the store.
+    fn validate(&self, ctx: &RequestContext, obj: &Self::Object) -> FieldErrors;
+
+    /// Normalises an object just before it is stored.
+    fn canonicalize(&self, _obj: &mut Self::Object) {}
+
+    /// Copies over what an update may not change (e.g. status on the main resource, spec on
+    /// `/status`) and bumps `metadata.generation` when the spec changes.
+    fn prepare_for_update(&self, _ctx: &RequestContext, _new: &mut Self::Object, _old: &Self::Object) {
+    }
+
+    /// Kind-specific validation of an update (immutability rules).
+    fn validate_update(
+        &self,
+        ctx: &RequestContext,
+        new: &Self::Object,
+        old: &Self::Object,
+    ) -> FieldErrors;
+
+    /// Whether PUT may create a missing object.
+    fn allow_create_on_update(&self) -> bool {
+        false
+    }
+
+    /// Whether an update without `metadata.resourceVersion` is accepted (last write wins).
+    fn allow_unconditional_update(&self) -> bool {
+        true
+    }
+
+    /// The grace period for deleting `obj` given the one requested (`gracePeriodSeconds`), or
+    /// `None` to delete at once. kube's `CheckGracefulDeleteStrategy`.
+    fn check_graceful_delete(&self, _obj: &Self::Object, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
+
+    /// Whether a completed delete answers with the deleted object (pods) rather than a Status.
+    fn return_deleted_object(&self) -> bool {
+        false
+    }
+
+    /// Table columns; `None` means kube's default (Name, Created At).
+    fn table_columns(&self) -> Option<Vec<TableColumnDefinition>> {
+        None
+    }
+
+    /// The cells of one row matching [`Strategy::table_columns`].
+    fn table_row(&self, _obj: &Self::Object) -> Vec<Value> {
+        Vec::new()
+    }
+
+    /// The field labels a field selector may use on this kind, beyond `metadata.name` and
+    /// `metadata.namespace` (pods: `spec.nodeName`, `status.phase`, …).
+    fn extra_field_labels(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Values of [`Strategy::extra_field_labels`] for one object.
+    fn extra_selectable_fields(&self, _obj: &Self::Object) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+}

@@ -1,0 +1,1 @@
+//! The generic API server: configuration, filter chain, non-API routes, hooks, TLS serving.

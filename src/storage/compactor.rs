@@ -1,0 +1,1 @@
+//! Periodic compaction of history, as kube-apiserver compacts etcd.

@@ -1,0 +1,1 @@
+//! The embedded backend on redb: durable, crash-safe, with change history for watches.

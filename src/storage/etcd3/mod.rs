@@ -1,0 +1,1 @@
+//! The etcd3 backend on etcd-client.
