@@ -3,6 +3,7 @@
 //! drop.
 #![allow(dead_code)]
 
+pub mod capstan;
 pub mod etcd;
 
 use std::net::TcpListener;
