@@ -18,6 +18,7 @@ pub mod embedded;
 #[cfg(feature = "etcd")]
 pub mod etcd3;
 pub mod keys;
+mod range;
 mod update;
 
 use std::sync::Arc;
