@@ -689,3 +689,25 @@ async fn embedded_survives_reopen() {
     assert_eq!(c.mod_revision, last + 1);
     assert_eq!(next_event(&mut watch).await.revision(), c.mod_revision);
 }
+
+/// etcd only: a cluster that cannot be reached answers `Unavailable`, not a hang or a panic.
+#[cfg(feature = "etcd")]
+#[tokio::test]
+async fn etcd_unreachable_is_unavailable() {
+    let endpoint = format!("http://127.0.0.1:{}", support::free_port());
+    let started = std::time::Instant::now();
+    let err = match backend::open(Backend::Etcd {
+        endpoints: vec![endpoint],
+    })
+    .await
+    {
+        Ok(s) => s.health().await.unwrap_err(),
+        Err(err) => err,
+    };
+    assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "took {:?}",
+        started.elapsed()
+    );
+}
