@@ -285,6 +285,12 @@ async fn list_reads_a_past_revision(s: SharedStorage) {
     assert_eq!(latest.items, vec![a2.clone(), c.clone()]);
     assert_eq!(latest.revision, c.mod_revision);
 
+    // Revision 0 means the latest, as in etcd.
+    let zero = s.list(req("/t/l/", Some(0), None, None)).await.unwrap();
+    assert_eq!(
+        (zero.items, zero.revision),
+        (latest.items.clone(), c.mod_revision)
+    );
     // Reading at the current revision explicitly gives the latest state.
     let exact = s
         .list(req("/t/l/", Some(c.mod_revision), None, None))

@@ -47,7 +47,7 @@ pub struct KeyValue {
 pub struct ListRequest {
     /// Must end in `/`.
     pub prefix: String,
-    /// Read the state as of this revision; `None` reads the latest state.
+    /// Read the state as of this revision; `None` (or 0, as in etcd) reads the latest state.
     pub revision: Option<Revision>,
     /// First key to return (inclusive); must lie under `prefix`. Used by continue tokens.
     pub start_key: Option<String>,

@@ -49,7 +49,8 @@ pub(super) fn get(txn: &ReadTransaction, key: &str) -> Result<Option<KeyValue>> 
 pub(super) fn list(txn: &ReadTransaction, req: &ListRequest) -> Result<ListResponse> {
     let range = KeyRange::of(req)?;
     let revs = revisions(txn)?;
-    match req.revision {
+    // Revision 0 means the latest, as in etcd.
+    match req.revision.filter(|&rev| rev > 0) {
         Some(rev) if rev > revs.current => Err(StorageError::FutureRevision {
             requested: rev,
             current: revs.current,

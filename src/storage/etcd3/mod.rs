@@ -128,7 +128,8 @@ impl Storage for EtcdStorage {
     async fn list(&self, req: ListRequest) -> Result<ListResponse> {
         let range = KeyRange::of(&req)?;
         let mut options = GetOptions::new().with_range(range.end.as_str());
-        if let Some(rev) = req.revision {
+        let revision = req.revision.filter(|&rev| rev > 0);
+        if let Some(rev) = revision {
             options = options.with_revision(rev);
         }
         if let Some(limit) = range.limit {
@@ -150,9 +151,9 @@ impl Storage for EtcdStorage {
             other => other?,
         };
         let items = resp.kvs().iter().map(convert).collect::<Result<Vec<_>>>()?;
-        let revision = match req.revision {
-            Some(rev) if rev > 0 => rev,
-            _ => header_revision(resp.header())?,
+        let revision = match revision {
+            Some(rev) => rev,
+            None => header_revision(resp.header())?,
         };
         // `count` is every key in the range; the ones not returned remain.
         let remaining = (resp.count() - items.len() as i64).max(0);
