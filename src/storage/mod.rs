@@ -7,6 +7,7 @@
 //! registry turns into 410 `Expired`).
 //!
 //! Backends: [`embedded`] (redb, the default) and `etcd3` (etcd-client, cargo feature `etcd`).
+//! [`backend::open`] picks one from configuration; [`compactor`] trims their history periodically.
 //! One contract suite (`tests/storage_contract.rs`) runs against both.
 //!
 //! Keys are built only by [`keys`]; every prefix used to list or watch ends in `/`, so `ns1` never
