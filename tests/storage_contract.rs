@@ -1,0 +1,211 @@
+//! The storage contract: the same tests run against the embedded store and a real etcd, modelled
+//! on k8s.io/apiserver's storage/testing `store_tests.go` and `watcher_tests.go`.
+//!
+//! Each case is an `async fn(SharedStorage)`; `contract_tests!` instantiates it once per backend.
+//! etcd cases need the `etcd` feature and start their own etcd (compaction is global to a store).
+
+mod support;
+
+// The cases, by topic (a crate root resolves `mod` paths beside itself, hence `#[path]`).
+#[path = "storage_contract/crud.rs"]
+mod crud;
+#[path = "storage_contract/list.rs"]
+mod list;
+#[path = "storage_contract/watch.rs"]
+mod watch;
+
+use std::time::Duration;
+
+use capstan::storage::backend::{self, Backend};
+use capstan::storage::{
+    KeyValue, ListRequest, SharedStorage, StorageError, WatchEvent, WatchStream,
+};
+use futures::StreamExt;
+
+use crud::*;
+use list::*;
+use watch::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+const QUIET: Duration = Duration::from_millis(300);
+
+/// A backend under test and whatever keeps it alive.
+struct Fixture {
+    storage: SharedStorage,
+    _guard: Box<dyn std::any::Any + Send>,
+}
+
+async fn embedded() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = backend::open(Backend::Embedded {
+        path: dir.path().join("store.redb"),
+    })
+    .await
+    .unwrap();
+    Fixture {
+        storage,
+        _guard: Box::new(dir),
+    }
+}
+
+#[cfg(feature = "etcd")]
+async fn etcd() -> Fixture {
+    let etcd = tokio::task::spawn_blocking(support::etcd::Etcd::start)
+        .await
+        .unwrap();
+    let storage = backend::open(Backend::Etcd {
+        endpoints: vec![etcd.endpoint.clone()],
+    })
+    .await
+    .unwrap();
+    Fixture {
+        storage,
+        _guard: Box::new(etcd),
+    }
+}
+
+macro_rules! contract_tests {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let fixture = super::embedded().await;
+                    super::$case(fixture.storage.clone()).await;
+                }
+            )*
+        }
+        #[cfg(feature = "etcd")]
+        mod etcd {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let fixture = super::etcd().await;
+                    super::$case(fixture.storage.clone()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract_tests!(
+    create_get_and_already_exists,
+    revisions_strictly_increase,
+    update_is_compare_and_swap,
+    delete_checks_revision,
+    list_reads_a_past_revision,
+    pagination_is_pinned_to_the_first_page_revision,
+    prefix_ns1_never_matches_ns10,
+    watch_resumes_with_exactly_the_missed_events,
+    watch_delete_carries_prev,
+    watch_of_a_single_key,
+    compaction_expires_lists_and_watches,
+    future_revision_is_refused,
+    guaranteed_update_loses_no_concurrent_update,
+    health_answers,
+);
+
+fn req(
+    prefix: &str,
+    revision: Option<i64>,
+    start: Option<&str>,
+    limit: Option<usize>,
+) -> ListRequest {
+    ListRequest {
+        prefix: prefix.into(),
+        revision,
+        start_key: start.map(Into::into),
+        limit,
+    }
+}
+
+fn keys(items: &[KeyValue]) -> Vec<&str> {
+    items.iter().map(|kv| kv.key.as_str()).collect()
+}
+
+async fn next_event(stream: &mut WatchStream) -> WatchEvent {
+    match tokio::time::timeout(WAIT, stream.next()).await {
+        Ok(Some(Ok(event))) => event,
+        other => panic!("expected a watch event, got {other:?}"),
+    }
+}
+
+async fn assert_quiet(stream: &mut WatchStream) {
+    if let Ok(item) = tokio::time::timeout(QUIET, stream.next()).await {
+        panic!("expected no further watch event, got {item:?}");
+    }
+}
+
+fn event_key(event: &WatchEvent) -> &str {
+    match event {
+        WatchEvent::Put { kv, .. } => &kv.key,
+        WatchEvent::Delete { key, .. } => key,
+    }
+}
+
+/// Embedded only: everything survives closing and reopening the file.
+#[tokio::test]
+async fn embedded_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let open = || backend::open(Backend::Embedded { path: path.clone() });
+
+    let s = open().await.unwrap();
+    let a = s.create("/t/r/a", b"1".to_vec()).await.unwrap();
+    let old = s.current_revision().await.unwrap();
+    let a2 = s
+        .update("/t/r/a", b"2".to_vec(), a.mod_revision)
+        .await
+        .unwrap();
+    let kept = s.current_revision().await.unwrap();
+    let b = s.create("/t/r/b", b"1".to_vec()).await.unwrap();
+    s.compact(kept).await.unwrap();
+    let last = s.current_revision().await.unwrap();
+    drop(s);
+
+    let s = open().await.unwrap();
+    assert_eq!(s.current_revision().await.unwrap(), last);
+    assert_eq!(s.get("/t/r/a").await.unwrap(), Some(a2.clone()));
+    let latest = s.list(req("/t/r/", None, None, None)).await.unwrap();
+    assert_eq!(latest.items, vec![a2.clone(), b.clone()]);
+    assert_eq!(latest.revision, last);
+    // History and the compacted revision are kept.
+    let past = s.list(req("/t/r/", Some(kept), None, None)).await.unwrap();
+    assert_eq!(past.items, vec![a2.clone()]);
+    let err = s
+        .list(req("/t/r/", Some(old), None, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::Compacted { .. }), "{err:?}");
+    let mut watch = s.watch("/t/r/", kept).await.unwrap();
+    assert_eq!(
+        next_event(&mut watch).await,
+        WatchEvent::Put { kv: b, prev: None }
+    );
+    // The revision keeps increasing.
+    let c = s.create("/t/r/c", b"1".to_vec()).await.unwrap();
+    assert_eq!(c.mod_revision, last + 1);
+    assert_eq!(next_event(&mut watch).await.revision(), c.mod_revision);
+}
+
+/// etcd only: a cluster that cannot be reached answers `Unavailable`, not a hang or a panic.
+#[cfg(feature = "etcd")]
+#[tokio::test]
+async fn etcd_unreachable_is_unavailable() {
+    let endpoint = format!("http://127.0.0.1:{}", support::free_port());
+    let started = std::time::Instant::now();
+    let err = match backend::open(Backend::Etcd {
+        endpoints: vec![endpoint],
+    })
+    .await
+    {
+        Ok(s) => s.health().await.unwrap_err(),
+        Err(err) => err,
+    };
+    assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "took {:?}",
+        started.elapsed()
+    );
+}
