@@ -113,7 +113,10 @@ impl Capstan {
     /// Sends SIGTERM and waits for the process to exit (kills it after 30 s).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -184,7 +187,10 @@ impl Capstan {
             req = req.header("content-type", ct);
         }
         let req = req.body(body).expect("request");
-        let resp = client.send(req.map(kube::client::Body::from)).await.expect("send");
+        let resp = client
+            .send(req.map(kube::client::Body::from))
+            .await
+            .expect("send");
         let code = resp.status().as_u16();
         let bytes = http_body_util::BodyExt::collect(resp.into_body())
             .await
