@@ -24,7 +24,9 @@ pub struct ParsedQuantity {
 
 /// A string that is not a quantity; kube's message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")]
+#[error(
+    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+)]
 pub struct QuantityError;
 
 impl ParsedQuantity {
@@ -52,7 +54,9 @@ const NANOS_PER_UNIT: i128 = 1_000_000_000;
 impl Add for ParsedQuantity {
     type Output = Self;
     fn add(self, other: Self) -> Self {
-        Self { nanos: self.nanos.saturating_add(other.nanos) }
+        Self {
+            nanos: self.nanos.saturating_add(other.nanos),
+        }
     }
 }
 
@@ -86,7 +90,9 @@ impl std::str::FromStr for ParsedQuantity {
         let (digits, scale) = parse_number(number)?;
         let (exp10, exp2) = parse_suffix(suffix)?;
         let nanos = to_nanos(digits, exp10 - scale, exp2);
-        Ok(Self { nanos: if negative { -nanos } else { nanos } })
+        Ok(Self {
+            nanos: if negative { -nanos } else { nanos },
+        })
     }
 }
 
@@ -104,7 +110,9 @@ fn parse_number(number: &str) -> Result<(i128, i32), QuantityError> {
     for b in int_part.bytes().chain(frac_part.bytes()) {
         // Digits beyond i128 precision are far below a nano-unit or far above any real
         // resource; saturate rather than fail.
-        digits = digits.saturating_mul(10).saturating_add(i128::from(b - b'0'));
+        digits = digits
+            .saturating_mul(10)
+            .saturating_add(i128::from(b - b'0'));
     }
     scale += i32::try_from(frac_part.len()).map_err(|_| QuantityError)?;
     Ok((digits, scale))
@@ -204,7 +212,9 @@ mod tests {
 
     #[test]
     fn malformed_strings_fail() {
-        for bad in ["", "abc", "1Qi", "1.2.3", ".", "1e", "1ee3", "m", "1 Gi", "--1"] {
+        for bad in [
+            "", "abc", "1Qi", "1.2.3", ".", "1e", "1ee3", "m", "1 Gi", "--1",
+        ] {
             assert_eq!(bad.parse::<ParsedQuantity>(), Err(QuantityError), "{bad:?}");
         }
     }

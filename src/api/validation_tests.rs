@@ -23,7 +23,7 @@ fn dns1123_label_messages_match_kube() {
     assert_eq!(
         is_dns1123_label("Bad_Name"),
         vec![
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
         ]
     );
     assert_eq!(is_dns1123_label("a.b"), vec!["must not contain dots"]);
@@ -71,7 +71,7 @@ fn qualified_names_follow_kube() {
         is_qualified_name("x/"),
         vec![
             "name part must be non-empty".to_string(),
-            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName', or 'my.name', or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')".to_string()
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')".to_string()
         ]
     );
     assert!(is_qualified_name("a/b/c")[0].starts_with("a valid label key must consist of"));
