@@ -21,10 +21,7 @@ pub struct GroupResource {
 
 impl GroupResource {
     pub fn new(group: impl Into<String>, resource: impl Into<String>) -> Self {
-        Self {
-            group: group.into(),
-            resource: resource.into(),
-        }
+        Self { group: group.into(), resource: resource.into() }
     }
 }
 
@@ -47,10 +44,7 @@ pub struct GroupKind {
 
 impl GroupKind {
     pub fn new(group: impl Into<String>, kind: impl Into<String>) -> Self {
-        Self {
-            group: group.into(),
-            kind: kind.into(),
-        }
+        Self { group: group.into(), kind: kind.into() }
     }
 }
 
@@ -75,45 +69,28 @@ pub enum ApiError {
     Unauthorized,
     /// 403 on a resource: `<res> "<name>" is forbidden: <reason>`.
     #[error("{resource} {name:?} is forbidden: {reason}")]
-    Forbidden {
-        resource: GroupResource,
-        name: String,
-        reason: String,
-    },
+    Forbidden { resource: GroupResource, name: String, reason: String },
     /// 403 from the authorizer, whose message names the user and verb.
     #[error("{0}")]
     ForbiddenMessage(String),
     /// 404: `<res> "<name>" not found`.
     #[error("{resource} {name:?} not found")]
-    NotFound {
-        resource: GroupResource,
-        name: String,
-    },
+    NotFound { resource: GroupResource, name: String },
     /// 404 for a path that is not served at all.
     #[error("the server could not find the requested resource")]
     NotFoundPath,
     /// 405: the resource does not support the verb.
     #[error("{verb} is not supported on resources of kind {resource:?}")]
-    MethodNotSupported {
-        resource: GroupResource,
-        verb: String,
-    },
+    MethodNotSupported { resource: GroupResource, verb: String },
     /// 406: no offered media type can be produced.
     #[error("{0}")]
     NotAcceptable(String),
     /// 409: create of an existing object.
     #[error("{resource} {name:?} already exists")]
-    AlreadyExists {
-        resource: GroupResource,
-        name: String,
-    },
+    AlreadyExists { resource: GroupResource, name: String },
     /// 409: optimistic-lock failure or a precondition that does not hold.
     #[error("Operation cannot be fulfilled on {resource} {name:?}: {reason}")]
-    Conflict {
-        resource: GroupResource,
-        name: String,
-        reason: String,
-    },
+    Conflict { resource: GroupResource, name: String, reason: String },
     /// 410: the requested revision was compacted (or a continue token expired).
     #[error("{message}")]
     Expired { message: String },
@@ -125,17 +102,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// 422: field validation failed.
     #[error("{kind} {name:?} is invalid: {}", aggregate(causes))]
-    Invalid {
-        kind: GroupKind,
-        name: String,
-        causes: Vec<FieldError>,
-    },
+    Invalid { kind: GroupKind, name: String, causes: Vec<FieldError> },
     /// 429: too many requests in flight.
     #[error("{message}")]
-    TooManyRequests {
-        message: String,
-        retry_after_seconds: i32,
-    },
+    TooManyRequests { message: String, retry_after_seconds: i32 },
     /// 500: an unexpected failure, never a client mistake.
     #[error("Internal error occurred: {0}")]
     Internal(String),
@@ -144,10 +114,7 @@ pub enum ApiError {
     ServiceUnavailable(String),
     /// 504: the request ran out of time (`Timeout` reason).
     #[error("{message}")]
-    Timeout {
-        message: String,
-        retry_after_seconds: i32,
-    },
+    Timeout { message: String, retry_after_seconds: i32 },
 }
 
 /// kube's `utilerrors.Aggregate` text: one error alone, or `[a, b]`.
@@ -164,11 +131,7 @@ fn aggregate(causes: &[FieldError]) -> String {
 impl ApiError {
     /// 422 for `kind`/`name` with these causes.
     pub fn invalid(kind: GroupKind, name: impl Into<String>, causes: Vec<FieldError>) -> Self {
-        Self::Invalid {
-            kind,
-            name: name.into(),
-            causes,
-        }
+        Self::Invalid { kind, name: name.into(), causes }
     }
 
     /// 500 from anything printable.
@@ -231,14 +194,8 @@ impl ApiError {
     /// Seconds a client should wait before retrying, when the error says so.
     pub fn retry_after_seconds(&self) -> Option<i32> {
         match self {
-            Self::TooManyRequests {
-                retry_after_seconds,
-                ..
-            }
-            | Self::Timeout {
-                retry_after_seconds,
-                ..
-            } => Some(*retry_after_seconds),
+            Self::TooManyRequests { retry_after_seconds, .. }
+            | Self::Timeout { retry_after_seconds, .. } => Some(*retry_after_seconds),
             _ => None,
         }
     }
@@ -267,20 +224,16 @@ impl ApiError {
                 ),
                 ..Default::default()
             }),
-            Self::TooManyRequests {
-                retry_after_seconds,
-                ..
-            } => Some(StatusDetails {
+            Self::TooManyRequests { retry_after_seconds, .. } => Some(StatusDetails {
                 retry_after_seconds: Some(*retry_after_seconds),
                 ..Default::default()
             }),
-            Self::Timeout {
-                retry_after_seconds,
-                ..
-            } if *retry_after_seconds > 0 => Some(StatusDetails {
-                retry_after_seconds: Some(*retry_after_seconds),
-                ..Default::default()
-            }),
+            Self::Timeout { retry_after_seconds, .. } if *retry_after_seconds > 0 => {
+                Some(StatusDetails {
+                    retry_after_seconds: Some(*retry_after_seconds),
+                    ..Default::default()
+                })
+            }
             Self::Internal(message) => Some(StatusDetails {
                 causes: Some(vec![StatusCause {
                     message: Some(message.clone()),
@@ -325,10 +278,7 @@ mod tests {
             name: "web".into(),
         };
         let status = err.to_status();
-        assert_eq!(
-            status.message.as_deref(),
-            Some("pods.capstan.dev \"web\" not found")
-        );
+        assert_eq!(status.message.as_deref(), Some("pods.capstan.dev \"web\" not found"));
         assert_eq!(status.reason.as_deref(), Some("NotFound"));
         assert_eq!(status.code, Some(404));
         let details = status.details.unwrap();
