@@ -27,7 +27,13 @@ impl<S: Strategy> Store<S> {
         strategy: S,
         verbs: BTreeSet<Verb>,
     ) -> Self {
-        Self { descriptor, keys, storage, strategy, verbs }
+        Self {
+            descriptor,
+            keys,
+            storage,
+            strategy,
+            verbs,
+        }
     }
 
     pub fn descriptor(&self) -> &ResourceDescriptor {

@@ -22,7 +22,13 @@ pub trait StoredObject:
 }
 
 impl<T> StoredObject for T where
-    T: kube::Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Send + Sync + 'static
+    T: kube::Resource<DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static
 {
 }
 
@@ -46,7 +52,12 @@ pub trait Strategy: Send + Sync + 'static {
 
     /// Copies over what an update may not change (e.g. status on the main resource, spec on
     /// `/status`) and bumps `metadata.generation` when the spec changes.
-    fn prepare_for_update(&self, _ctx: &RequestContext, _new: &mut Self::Object, _old: &Self::Object) {
+    fn prepare_for_update(
+        &self,
+        _ctx: &RequestContext,
+        _new: &mut Self::Object,
+        _old: &Self::Object,
+    ) {
     }
 
     /// Kind-specific validation of an update (immutability rules).
