@@ -85,19 +85,32 @@ impl FieldError {
     }
 
     /// `<field>: Invalid value: <value>: detail`.
-    pub fn invalid(field: impl Into<String>, value: impl Into<Value>, detail: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl Into<Value>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self::new(FieldErrorType::Invalid, field, Some(value.into()), detail)
     }
 
     /// `<field>: Unsupported value: <value>: supported values: "a", "b"`.
-    pub fn not_supported(field: impl Into<String>, value: impl Into<Value>, supported: &[&str]) -> Self {
+    pub fn not_supported(
+        field: impl Into<String>,
+        value: impl Into<Value>,
+        supported: &[&str],
+    ) -> Self {
         let quoted: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
         let detail = if quoted.is_empty() {
             String::new()
         } else {
             format!("supported values: {}", quoted.join(", "))
         };
-        Self::new(FieldErrorType::NotSupported, field, Some(value.into()), detail)
+        Self::new(
+            FieldErrorType::NotSupported,
+            field,
+            Some(value.into()),
+            detail,
+        )
     }
 
     /// `<field>: Forbidden: detail`.
@@ -132,7 +145,12 @@ impl FieldError {
         value: Option<Value>,
         detail: impl Into<String>,
     ) -> Self {
-        Self { error_type, field: field.into(), value, detail: detail.into() }
+        Self {
+            error_type,
+            field: field.into(),
+            value,
+            detail: detail.into(),
+        }
     }
 
     /// The text after `<field>: `, which kube puts in a Status cause's `message`.

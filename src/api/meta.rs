@@ -53,6 +53,10 @@ impl ResourceDescriptor {
 
     /// The group name used in storage keys: the legacy group is written `core`.
     pub fn storage_group(&self) -> &str {
-        if self.group.is_empty() { "core" } else { &self.group }
+        if self.group.is_empty() {
+            "core"
+        } else {
+            &self.group
+        }
     }
 }

@@ -36,7 +36,11 @@ pub struct Installer {
 impl Installer {
     /// An installer whose handlers pass `admission` to every write.
     pub fn new(admission: Arc<dyn Admit>) -> Self {
-        Self { admission, legacy: Vec::new(), groups: Vec::new() }
+        Self {
+            admission,
+            legacy: Vec::new(),
+            groups: Vec::new(),
+        }
     }
 
     /// Serves `info` (the core group) under `/api`.

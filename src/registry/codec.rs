@@ -22,7 +22,10 @@ pub fn decode<T: DeserializeOwned + kube::Resource>(kv: &KeyValue) -> Result<T, 
 
 /// Reads stored bytes and sets `resourceVersion` to `revision` (a DELETED event uses the deletion's
 /// revision).
-pub fn decode_at<T: DeserializeOwned + kube::Resource>(bytes: &[u8], revision: i64) -> Result<T, ApiError> {
+pub fn decode_at<T: DeserializeOwned + kube::Resource>(
+    bytes: &[u8],
+    revision: i64,
+) -> Result<T, ApiError> {
     let mut obj: T = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::internal(format!("stored object cannot be decoded: {e}")))?;
     obj.meta_mut().resource_version = Some(revision.to_string());

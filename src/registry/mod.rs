@@ -139,7 +139,11 @@ pub trait Rest: Send + Sync {
         Err(self.unsupported("get"))
     }
 
-    async fn list(&self, _ctx: &RequestContext, _opts: &ListOptions) -> Result<ListResult, ApiError> {
+    async fn list(
+        &self,
+        _ctx: &RequestContext,
+        _opts: &ListOptions,
+    ) -> Result<ListResult, ApiError> {
         Err(self.unsupported("list"))
     }
 

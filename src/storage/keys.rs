@@ -23,7 +23,9 @@ impl KeyLayout {
     /// ```
     pub fn new(prefix: &str, group: &str, resource: &str) -> Self {
         let prefix = prefix.trim_end_matches('/');
-        Self { base: format!("{prefix}/{group}/{resource}/") }
+        Self {
+            base: format!("{prefix}/{group}/{resource}/"),
+        }
     }
 
     /// The key of one object.

@@ -12,6 +12,7 @@
 //! Keys are built only by [`keys`]; every prefix used to list or watch ends in `/`, so `ns1` never
 //! matches `ns10`.
 
+pub mod backend;
 pub mod compactor;
 pub mod embedded;
 #[cfg(feature = "etcd")]
@@ -79,9 +80,16 @@ pub struct Deleted {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WatchEvent {
     /// A create (`prev` is `None`) or an update (`prev` holds the value before it).
-    Put { kv: KeyValue, prev: Option<KeyValue> },
+    Put {
+        kv: KeyValue,
+        prev: Option<KeyValue>,
+    },
     /// A deletion at `revision`; `prev` is the value that was deleted.
-    Delete { key: String, revision: Revision, prev: KeyValue },
+    Delete {
+        key: String,
+        revision: Revision,
+        prev: KeyValue,
+    },
 }
 
 impl WatchEvent {
@@ -110,13 +118,22 @@ pub enum StorageError {
     /// A compare-and-swap found a different `mod_revision`; `current` is what is stored now (`None`
     /// if the key is gone).
     #[error("revision conflict on {key}")]
-    Conflict { key: String, current: Option<KeyValue> },
+    Conflict {
+        key: String,
+        current: Option<KeyValue>,
+    },
     /// The requested revision is older than the compacted revision.
     #[error("required revision {requested} has been compacted (compacted at {compacted})")]
-    Compacted { requested: Revision, compacted: Revision },
+    Compacted {
+        requested: Revision,
+        compacted: Revision,
+    },
     /// The requested revision is newer than anything stored.
     #[error("required revision {requested} is a future revision (current {current})")]
-    FutureRevision { requested: Revision, current: Revision },
+    FutureRevision {
+        requested: Revision,
+        current: Revision,
+    },
     /// The caller broke the contract (e.g. a prefix without a trailing `/`).
     #[error("invalid storage request: {0}")]
     InvalidArgument(String),

@@ -27,8 +27,18 @@ impl Etcd {
                 .args(["--name", "capstan-test"])
                 .arg("--data-dir")
                 .arg(data.path())
-                .args(["--listen-client-urls", &client_url, "--advertise-client-urls", &client_url])
-                .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+                .args([
+                    "--listen-client-urls",
+                    &client_url,
+                    "--advertise-client-urls",
+                    &client_url,
+                ])
+                .args([
+                    "--listen-peer-urls",
+                    &peer_url,
+                    "--initial-advertise-peer-urls",
+                    &peer_url,
+                ])
                 .args(["--initial-cluster", &format!("capstan-test={peer_url}")])
                 .args(["--log-level", "error", "--unsafe-no-fsync"])
                 .stdout(Stdio::null())
@@ -36,7 +46,11 @@ impl Etcd {
                 .spawn()
                 .expect("spawn etcd");
             if wait_healthy(client, &mut child) {
-                return Self { endpoint: client_url, child, _data: data };
+                return Self {
+                    endpoint: client_url,
+                    child,
+                    _data: data,
+                };
             }
             let _ = child.kill();
             let _ = child.wait();

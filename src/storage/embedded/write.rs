@@ -1,0 +1,219 @@
+//! Writes inside one redb write transaction. Each changes `LATEST`, `HISTORY`, `EVENTS` and the
+//! revision counter together, so a crash leaves either all of a write or none of it.
+
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::schema::{
+    EVENTS, HISTORY, INITIAL_REVISION, LATEST, META, META_COMPACTED, META_REVISION, TOMBSTONE,
+    db_err, decode_latest, encode_latest, encode_put, is_tombstone,
+};
+use crate::storage::{Deleted, KeyValue, Result, Revision, StorageError, WatchEvent};
+
+/// Creates every table and the revision counter if the file is new.
+pub(super) fn init(txn: &WriteTransaction) -> Result<()> {
+    txn.open_table(LATEST).map_err(db_err)?;
+    txn.open_table(HISTORY).map_err(db_err)?;
+    txn.open_table(EVENTS).map_err(db_err)?;
+    let mut meta = txn.open_table(META).map_err(db_err)?;
+    if meta.get(META_REVISION).map_err(db_err)?.is_none() {
+        meta.insert(META_REVISION, INITIAL_REVISION)
+            .map_err(db_err)?;
+        meta.insert(META_COMPACTED, 0).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Reads `(current, compacted)` inside a write transaction.
+pub(super) fn revisions(txn: &WriteTransaction) -> Result<(Revision, Revision)> {
+    let meta = txn.open_table(META).map_err(db_err)?;
+    let current = meta
+        .get(META_REVISION)
+        .map_err(db_err)?
+        .map_or(INITIAL_REVISION, |v| v.value());
+    let compacted = meta
+        .get(META_COMPACTED)
+        .map_err(db_err)?
+        .map_or(0, |v| v.value());
+    Ok((current, compacted))
+}
+
+fn current(latest: &Table<&str, &[u8]>, key: &str) -> Result<Option<KeyValue>> {
+    match latest.get(key).map_err(db_err)? {
+        Some(bytes) => decode_latest(key, bytes.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The revision the write in `txn` will create.
+fn next_revision(txn: &WriteTransaction) -> Result<Revision> {
+    Ok(revisions(txn)?.0 + 1)
+}
+
+/// Records that `rev` changed `key` to `version` (a `HISTORY` record) and advances the counter.
+fn record(txn: &WriteTransaction, key: &str, rev: Revision, version: &[u8]) -> Result<()> {
+    txn.open_table(HISTORY)
+        .map_err(db_err)?
+        .insert((key, rev), version)
+        .map_err(db_err)?;
+    txn.open_table(EVENTS)
+        .map_err(db_err)?
+        .insert(rev, key)
+        .map_err(db_err)?;
+    txn.open_table(META)
+        .map_err(db_err)?
+        .insert(META_REVISION, rev)
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Puts `value` at `key`, keeping `create_revision` from `prev` when it exists.
+fn put(
+    txn: &WriteTransaction,
+    key: &str,
+    value: Vec<u8>,
+    prev: Option<KeyValue>,
+) -> Result<(KeyValue, WatchEvent)> {
+    let rev = next_revision(txn)?;
+    let create = prev.as_ref().map_or(rev, |p| p.create_revision);
+    record(txn, key, rev, &encode_put(create, &value))?;
+    let mut latest = txn.open_table(LATEST).map_err(db_err)?;
+    latest
+        .insert(key, encode_latest(create, rev, &value).as_slice())
+        .map_err(db_err)?;
+    let kv = KeyValue {
+        key: key.to_owned(),
+        value,
+        create_revision: create,
+        mod_revision: rev,
+    };
+    Ok((kv.clone(), WatchEvent::Put { kv, prev }))
+}
+
+/// Creates `key`; [`StorageError::KeyExists`] if present.
+pub(super) fn create(
+    txn: &WriteTransaction,
+    key: &str,
+    value: Vec<u8>,
+) -> Result<(KeyValue, WatchEvent)> {
+    let existing = current(&txn.open_table(LATEST).map_err(db_err)?, key)?;
+    if existing.is_some() {
+        return Err(StorageError::KeyExists(key.to_owned()));
+    }
+    put(txn, key, value, None)
+}
+
+/// Replaces `key` if its `mod_revision` is `expected`.
+pub(super) fn update(
+    txn: &WriteTransaction,
+    key: &str,
+    value: Vec<u8>,
+    expected: Revision,
+) -> Result<(KeyValue, WatchEvent)> {
+    let existing = current(&txn.open_table(LATEST).map_err(db_err)?, key)?;
+    match existing {
+        Some(kv) if kv.mod_revision == expected => put(txn, key, value, Some(kv)),
+        other => Err(StorageError::Conflict {
+            key: key.to_owned(),
+            current: other,
+        }),
+    }
+}
+
+/// Deletes `key`, checking `expected` when given.
+pub(super) fn delete(
+    txn: &WriteTransaction,
+    key: &str,
+    expected: Option<Revision>,
+) -> Result<(Deleted, WatchEvent)> {
+    let existing = current(&txn.open_table(LATEST).map_err(db_err)?, key)?;
+    let prev = match existing {
+        None => return Err(StorageError::NotFound(key.to_owned())),
+        Some(kv) if expected.is_some_and(|e| e != kv.mod_revision) => {
+            return Err(StorageError::Conflict {
+                key: key.to_owned(),
+                current: Some(kv),
+            });
+        }
+        Some(kv) => kv,
+    };
+    let revision = next_revision(txn)?;
+    record(txn, key, revision, TOMBSTONE)?;
+    txn.open_table(LATEST)
+        .map_err(db_err)?
+        .remove(key)
+        .map_err(db_err)?;
+    let event = WatchEvent::Delete {
+        key: key.to_owned(),
+        revision,
+        prev: prev.clone(),
+    };
+    Ok((Deleted { prev, revision }, event))
+}
+
+/// Drops history older than `rev`, keeping each key's newest version at or before `rev` (unless
+/// it is a deletion) so lists at `rev` still work, and the change log before `rev`.
+pub(super) fn compact(txn: &WriteTransaction, rev: Revision) -> Result<()> {
+    let (current, compacted) = revisions(txn)?;
+    if rev > current {
+        return Err(StorageError::FutureRevision {
+            requested: rev,
+            current,
+        });
+    }
+    if rev <= compacted {
+        return Ok(());
+    }
+    let mut history = txn.open_table(HISTORY).map_err(db_err)?;
+    let doomed = compactable(&history, rev)?;
+    for (key, r) in &doomed {
+        history.remove((key.as_str(), *r)).map_err(db_err)?;
+    }
+    drop(history);
+    let mut events = txn.open_table(EVENTS).map_err(db_err)?;
+    events.retain_in(..rev, |_, _| false).map_err(db_err)?;
+    drop(events);
+    txn.open_table(META)
+        .map_err(db_err)?
+        .insert(META_COMPACTED, rev)
+        .map_err(db_err)?;
+    tracing::debug!(
+        revision = rev,
+        removed = doomed.len(),
+        "compacted embedded history"
+    );
+    Ok(())
+}
+
+/// The `HISTORY` entries compaction to `rev` removes: every version at or before `rev` except each
+/// key's newest one, and that one too when it is a deletion.
+fn compactable(history: &Table<(&str, i64), &[u8]>, rev: Revision) -> Result<Vec<(String, i64)>> {
+    let mut doomed = Vec::new();
+    // The newest version at or before `rev` seen so far for the key being walked.
+    let mut candidate: Option<(String, i64, bool)> = None;
+    for entry in history.iter().map_err(db_err)? {
+        let (k, v) = entry.map_err(db_err)?;
+        let (key, r) = k.value();
+        let same_key = candidate.as_ref().is_some_and(|(ck, _, _)| ck == key);
+        if !same_key {
+            if let Some((ck, cr, true)) = candidate.take() {
+                doomed.push((ck, cr));
+            }
+            candidate = None;
+        }
+        if r > rev {
+            // Newer versions of this key stay; its candidate (if any) is its state at `rev`.
+            if let Some((ck, cr, true)) = candidate.take() {
+                doomed.push((ck, cr));
+            }
+            continue;
+        }
+        if let Some((ck, cr, _)) = candidate.take() {
+            doomed.push((ck, cr));
+        }
+        candidate = Some((key.to_owned(), r, is_tombstone(v.value())));
+    }
+    if let Some((ck, cr, true)) = candidate {
+        doomed.push((ck, cr));
+    }
+    Ok(doomed)
+}
