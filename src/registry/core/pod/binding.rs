@@ -39,7 +39,7 @@ impl<T: PodObject> BindingRest<T> {
             group: pods.group.clone(),
             version: pods.version.clone(),
             kind: "Binding".into(),
-            plural: pods.plural.clone(),
+            plural: "pods/binding".into(),
             singular: String::new(),
             namespaced: true,
             short_names: Vec::new(),

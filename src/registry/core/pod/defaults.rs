@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use super::image_ref::{ImageTag, image_tag};
 use k8s_openapi::api::core::v1::{
     Container, ContainerPort, EnvVar, EphemeralContainer, Lifecycle, PodSecurityContext, PodSpec,
     Probe, ResourceRequirements, Volume,
@@ -314,112 +315,6 @@ pub fn default_pull_policy(image: &str) -> &'static str {
         }) => "Always",
         _ => "IfNotPresent",
     }
-}
-
-struct ImageTag<'a> {
-    tag: Option<&'a str>,
-    digest: bool,
-}
-
-/// The tag and whether a digest is present, or `None` when `image` is not a valid reference
-/// (docker's reference grammar, which kube's `ParseImageName` uses).
-fn image_tag(image: &str) -> Option<ImageTag<'_>> {
-    let (name_tag, digest) = match image.split_once('@') {
-        Some((n, d)) => (n, Some(d)),
-        None => (image, None),
-    };
-    if let Some(d) = digest {
-        let (alg, hex) = d.split_once(':')?;
-        let alg_ok = !alg.is_empty()
-            && alg
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b));
-        let hex_ok = hex.len() >= 32
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b));
-        if !alg_ok || !hex_ok {
-            return None;
-        }
-    }
-    let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match name_tag[last_slash..].rfind(':') {
-        Some(i) => (
-            &name_tag[..last_slash + i],
-            Some(&name_tag[last_slash + i + 1..]),
-        ),
-        None => (name_tag, None),
-    };
-    if let Some(t) = tag {
-        let b = t.as_bytes();
-        let ok = !b.is_empty()
-            && b.len() <= 128
-            && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-            && b.iter()
-                .all(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c));
-        if !ok {
-            return None;
-        }
-    }
-    if !valid_repository_name(name) {
-        return None;
-    }
-    Some(ImageTag {
-        tag,
-        digest: digest.is_some(),
-    })
-}
-
-/// `[domain/]component(/component)*` with lower-case path components.
-fn valid_repository_name(name: &str) -> bool {
-    if name.is_empty() || name.len() > 255 {
-        return false;
-    }
-    let mut parts: Vec<&str> = name.split('/').collect();
-    let first = parts[0];
-    let has_domain = parts.len() > 1
-        && (first.contains('.')
-            || first.contains(':')
-            || first == "localhost"
-            || first.bytes().any(|b| b.is_ascii_uppercase()));
-    if has_domain {
-        let host = first.split(':').next().unwrap_or("");
-        let host_ok = !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b));
-        if !host_ok {
-            return false;
-        }
-        parts.remove(0);
-    }
-    parts.iter().all(|p| valid_path_component(p))
-}
-
-/// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`
-fn valid_path_component(p: &str) -> bool {
-    let b = p.as_bytes();
-    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    match (b.first(), b.last()) {
-        (Some(&f), Some(&l)) if alnum(f) && alnum(l) => {}
-        _ => return false,
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !alnum(b[i]) {
-            i += 1;
-        }
-        let sep = &p[start..i];
-        if !(sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-')) {
-            return false;
-        }
-    }
-    true
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! written once and serve both types. The files follow kube's seams:
 //!
 //! * `defaults.rs` — scheme defaulting (`SetDefaults_Pod`, `SetDefaults_PodSpec`, containers);
-//! * `validation.rs`, `containers.rs` — `ValidatePodCreate` and the spec checks;
+//! * `validation.rs`, `containers.rs`, `env.rs`, `probes.rs`, `resources.rs` — `ValidatePodCreate`
+//!   and the spec and container checks;
 //! * `update.rs` — `ValidatePodUpdate` (what may change in a spec);
 //! * `status.rs` — the `pods/status` strategy;
 //! * `qos.rs` — the QoS class set on create;
@@ -14,25 +15,34 @@
 //! * `binding.rs` — `pods/binding`.
 
 pub mod binding;
+mod checks;
 mod containers;
 pub mod defaults;
+mod env;
+mod image_ref;
+mod probes;
 pub mod qos;
+mod resources;
 pub mod status;
 pub mod table;
 pub mod update;
 pub mod validation;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Pod, PodCondition, PodSpec, PodStatus};
 use serde_json::Value;
 
-use crate::api::FieldErrors;
 use crate::api::table::TableColumnDefinition;
 use crate::api::types::CapstanPod;
+use crate::api::{FieldErrors, ResourceDescriptor};
+use crate::registry::store::Store;
 use crate::registry::strategy::StoredObject;
-use crate::registry::{RequestContext, Strategy};
+use crate::registry::{RequestContext, Rest, Strategy, Verb};
+use crate::storage::SharedStorage;
+use crate::storage::keys::KeyLayout;
 
 /// Access to the parts of a pod the strategy reads and writes, for both pod types.
 ///
@@ -253,6 +263,76 @@ pub fn selectable_fields<T: PodObject>(obj: &T) -> BTreeMap<String, String> {
             s(status.nominated_node_name),
         ),
     ])
+}
+
+/// The core/v1 storage map entries for pods: `pods`, `pods/status` and `pods/binding`, kept
+/// under `prefix` (`--etcd-prefix`).
+pub fn pod_storage(storage: SharedStorage, prefix: &str) -> BTreeMap<String, Arc<dyn Rest>> {
+    pod_storage_for::<Pod>("", "v1", storage, prefix)
+}
+
+/// The storage map entries of a pods resource of type `T` in `group`/`version`: the same
+/// strategies, verbs and descriptors whichever group serves them (kube's `NewStorage`).
+pub fn pod_storage_for<T: PodObject>(
+    group: &str,
+    version: &str,
+    storage: SharedStorage,
+    prefix: &str,
+) -> BTreeMap<String, Arc<dyn Rest>> {
+    let pods = pods_descriptor(group, version);
+    let keys = KeyLayout::new(prefix, pods.storage_group(), "pods");
+    let status = ResourceDescriptor {
+        plural: "pods/status".into(),
+        singular: String::new(),
+        short_names: Vec::new(),
+        categories: Vec::new(),
+        ..pods.clone()
+    };
+    let pod_verbs = BTreeSet::from([
+        Verb::Create,
+        Verb::Delete,
+        Verb::DeleteCollection,
+        Verb::Get,
+        Verb::List,
+        Verb::Patch,
+        Verb::Update,
+        Verb::Watch,
+    ]);
+    let status_verbs = BTreeSet::from([Verb::Get, Verb::Patch, Verb::Update]);
+    let binding = binding::BindingRest::<T>::new(&pods, keys.clone(), storage.clone());
+    let status_store = Store::new(
+        status,
+        keys.clone(),
+        storage.clone(),
+        status::PodStatusStrategy::<T>::default(),
+        status_verbs,
+    );
+    let pod_store = Store::new(pods, keys, storage, PodStrategy::<T>::default(), pod_verbs);
+    BTreeMap::from([
+        ("pods".to_string(), Arc::new(pod_store) as Arc<dyn Rest>),
+        (
+            "pods/status".to_string(),
+            Arc::new(status_store) as Arc<dyn Rest>,
+        ),
+        (
+            "pods/binding".to_string(),
+            Arc::new(binding) as Arc<dyn Rest>,
+        ),
+    ])
+}
+
+/// What discovery and errors say about pods in `group`/`version`.
+pub fn pods_descriptor(group: &str, version: &str) -> ResourceDescriptor {
+    ResourceDescriptor {
+        group: group.into(),
+        version: version.into(),
+        kind: "Pod".into(),
+        plural: "pods".into(),
+        singular: "pod".into(),
+        namespaced: true,
+        short_names: vec!["po".into()],
+        categories: vec!["all".into()],
+    }
 }
 
 #[cfg(test)]

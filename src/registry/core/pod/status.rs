@@ -14,7 +14,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, PodCondition, PodSpec, PodStat
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::PodObject;
-use super::validation::invalid_each;
+use super::checks::invalid_each;
 use crate::api::field::{FieldError, FieldErrors, Path};
 use crate::api::table::TableColumnDefinition;
 use crate::api::validation::{is_qualified_name, name_is_dns_subdomain, validate_immutable_field};

@@ -10,16 +10,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::{Value, json};
 
 use super::PodObject;
-use crate::api::table::TableColumnDefinition;
-use crate::registry::default_table_columns;
+use crate::api::table::{TableColumnDefinition, human_duration};
+use crate::registry::core::{age_column, name_column};
 
 /// The nine pod columns, with kube's types, priorities and descriptions.
 pub fn pod_columns() -> Vec<TableColumnDefinition> {
-    let defaults = default_table_columns();
-    let name_doc = defaults[0].description.as_str();
-    let created_doc = defaults[1].description.as_str();
     vec![
-        TableColumnDefinition::new("Name", "string", "name", 0, name_doc),
+        name_column(),
         TableColumnDefinition::new(
             "Ready",
             "string",
@@ -41,7 +38,7 @@ pub fn pod_columns() -> Vec<TableColumnDefinition> {
             0,
             "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
         ),
-        TableColumnDefinition::new("Age", "string", "", 0, created_doc),
+        age_column(),
         TableColumnDefinition::new(
             "IP",
             "string",
@@ -275,71 +272,7 @@ fn readiness_gates(spec: &PodSpec, status: &PodStatus) -> String {
 
 /// kube's `translateTimestampSince`: the human duration from `then` to `now`.
 fn human_duration_since(then: jiff::Timestamp, now: jiff::Timestamp) -> String {
-    let nanos = now.as_nanosecond() - then.as_nanosecond();
-    human_duration(i64::try_from(nanos / 1_000_000_000).unwrap_or(i64::MAX))
-}
-
-/// k8s.io/apimachinery's `duration.HumanDuration` (seconds in, `2m5s`, `3h`, `5d`, `2y10d` out).
-///
-/// ```
-/// use capstan::registry::core::pod::table::human_duration;
-/// assert_eq!(human_duration(125), "2m5s");
-/// assert_eq!(human_duration(3 * 3600), "3h");
-/// ```
-pub fn human_duration(seconds: i64) -> String {
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 60 * 2 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 60 * 3 {
-        return format!("{minutes}m");
-    }
-    let hours = seconds / 3600;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
+    human_duration(now.duration_since(then))
 }
 
 #[cfg(test)]
@@ -504,32 +437,5 @@ mod tests {
             "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}]}
         }));
         assert_eq!(cells[2], json!("SchedulingGated"));
-    }
-
-    #[test]
-    fn human_durations_match_kube() {
-        for (s, want) in [
-            (-5, "<invalid>"),
-            (-1, "0s"),
-            (0, "0s"),
-            (119, "119s"),
-            (120, "2m"),
-            (125, "2m5s"),
-            (600, "10m"),
-            (3 * 3600 - 1, "179m"),
-            (3 * 3600, "3h"),
-            (3 * 3600 + 300, "3h5m"),
-            (8 * 3600, "8h"),
-            (47 * 3600, "47h"),
-            (48 * 3600, "2d"),
-            (50 * 3600, "2d2h"),
-            (8 * 86400, "8d"),
-            (729 * 86400, "729d"),
-            (730 * 86400, "2y"),
-            (735 * 86400, "2y5d"),
-            (8 * 365 * 86400, "8y"),
-        ] {
-            assert_eq!(human_duration(s), want, "{s}");
-        }
     }
 }

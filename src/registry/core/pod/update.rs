@@ -7,9 +7,10 @@ use k8s_openapi::api::core::v1::{Container, PodSpec, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
+use super::checks::inclusive_range_error;
 use super::validation::{
-    MIRROR_POD_ANNOTATION, inclusive_range_error, validate_pod_metadata_and_spec,
-    validate_pod_specific_annotations, validate_tolerations,
+    MIRROR_POD_ANNOTATION, validate_pod_metadata_and_spec, validate_pod_specific_annotations,
+    validate_tolerations,
 };
 use crate::api::field::{FieldError, FieldErrors, Path};
 
