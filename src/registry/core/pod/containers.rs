@@ -144,13 +144,12 @@ pub(super) fn validate_ephemeral_containers(
             .target_container_name
             .as_deref()
             .filter(|t| !t.is_empty())
+            && !others.contains(target)
         {
-            if !others.contains(target) {
-                errs.push(FieldError::not_found(
-                    p.child("targetContainerName"),
-                    target,
-                ));
-            }
+            errs.push(FieldError::not_found(
+                p.child("targetContainerName"),
+                target,
+            ));
         }
         let not_allowed = "cannot be set for an Ephemeral Container";
         for (field, set) in [

@@ -24,14 +24,14 @@ pub(super) fn validate_probes(c: &Container, grace: Option<i64>, path: &Path) ->
                 "must be 1",
             ));
         }
-        if field == "readinessProbe" {
-            if let Some(t) = probe.termination_grace_period_seconds {
-                errs.push(FieldError::invalid(
-                    p.child("terminationGracePeriodSeconds"),
-                    t,
-                    "must not be set for readinessProbes",
-                ));
-            }
+        if field == "readinessProbe"
+            && let Some(t) = probe.termination_grace_period_seconds
+        {
+            errs.push(FieldError::invalid(
+                p.child("terminationGracePeriodSeconds"),
+                t,
+                "must not be set for readinessProbes",
+            ));
         }
     }
     errs
@@ -141,51 +141,48 @@ fn validate_handler(h: &Handler<'_>, grace: Option<i64>, path: &Path) -> FieldEr
             "",
         ));
     }
-    if let Some((http_path, port, scheme)) = h.http_get {
-        if one("httpGet", &mut errs) {
-            let p = path.child("httpGet");
-            if http_path.unwrap_or("").is_empty() {
-                errs.push(FieldError::required(p.child("path"), ""));
-            }
-            errs.extend(validate_port_num_or_name(port, &p.child("port")));
-            let scheme = scheme.unwrap_or("");
-            if scheme != "HTTP" && scheme != "HTTPS" {
-                errs.push(FieldError::not_supported(
-                    p.child("scheme"),
-                    scheme,
-                    &["HTTP", "HTTPS"],
-                ));
-            }
+    if let Some((http_path, port, scheme)) = h.http_get
+        && one("httpGet", &mut errs)
+    {
+        let p = path.child("httpGet");
+        if http_path.unwrap_or("").is_empty() {
+            errs.push(FieldError::required(p.child("path"), ""));
         }
-    }
-    if let Some(port) = &h.tcp_port {
-        if one("tcpSocket", &mut errs) {
-            errs.extend(validate_port_num_or_name(
-                port,
-                &path.child("tcpSocket").child("port"),
+        errs.extend(validate_port_num_or_name(port, &p.child("port")));
+        let scheme = scheme.unwrap_or("");
+        if scheme != "HTTP" && scheme != "HTTPS" {
+            errs.push(FieldError::not_supported(
+                p.child("scheme"),
+                scheme,
+                &["HTTP", "HTTPS"],
             ));
         }
     }
-    if let Some(port) = h.grpc_port {
-        if one("grpc", &mut errs) {
-            errs.extend(validate_port_num_or_name(
-                &IntOrString::Int(port),
-                &path.child("grpc").child("port"),
-            ));
-        }
+    if let Some(port) = &h.tcp_port
+        && one("tcpSocket", &mut errs)
+    {
+        errs.extend(validate_port_num_or_name(
+            port,
+            &path.child("tcpSocket").child("port"),
+        ));
     }
-    if let Some(seconds) = h.sleep_seconds {
-        if one("sleep", &mut errs) {
-            if let Some(g) = grace.filter(|g| seconds < 0 || seconds > *g) {
-                errs.push(FieldError::invalid(
-                    path.child("sleep"),
-                    seconds,
-                    format!(
-                        "must be non-negative and less than terminationGracePeriodSeconds ({g})"
-                    ),
-                ));
-            }
-        }
+    if let Some(port) = h.grpc_port
+        && one("grpc", &mut errs)
+    {
+        errs.extend(validate_port_num_or_name(
+            &IntOrString::Int(port),
+            &path.child("grpc").child("port"),
+        ));
+    }
+    if let Some(seconds) = h.sleep_seconds
+        && one("sleep", &mut errs)
+        && let Some(g) = grace.filter(|g| seconds < 0 || seconds > *g)
+    {
+        errs.push(FieldError::invalid(
+            path.child("sleep"),
+            seconds,
+            format!("must be non-negative and less than terminationGracePeriodSeconds ({g})"),
+        ));
     }
     if count == 0 {
         errs.push(FieldError::required(path, "must specify a handler type"));

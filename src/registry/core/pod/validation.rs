@@ -104,23 +104,23 @@ pub(super) fn validate_pod_specific_annotations(meta: &ObjectMeta, spec: &PodSpe
     let Some(annotations) = &meta.annotations else {
         return errs;
     };
-    if let Some(value) = annotations.get(MIRROR_POD_ANNOTATION) {
-        if spec.node_name.as_deref().unwrap_or("").is_empty() {
-            errs.push(FieldError::invalid(
-                path.key(MIRROR_POD_ANNOTATION),
-                value.as_str(),
-                "must set spec.nodeName if mirror pod annotation is set",
-            ));
-        }
+    if let Some(value) = annotations.get(MIRROR_POD_ANNOTATION)
+        && spec.node_name.as_deref().unwrap_or("").is_empty()
+    {
+        errs.push(FieldError::invalid(
+            path.key(MIRROR_POD_ANNOTATION),
+            value.as_str(),
+            "must set spec.nodeName if mirror pod annotation is set",
+        ));
     }
-    if let Some(cost) = annotations.get(POD_DELETION_COST_ANNOTATION) {
-        if cost.parse::<i32>().is_err() {
-            errs.push(FieldError::invalid(
-                path.key(POD_DELETION_COST_ANNOTATION),
-                cost.as_str(),
-                "must be a 32bit integer",
-            ));
-        }
+    if let Some(cost) = annotations.get(POD_DELETION_COST_ANNOTATION)
+        && cost.parse::<i32>().is_err()
+    {
+        errs.push(FieldError::invalid(
+            path.key(POD_DELETION_COST_ANNOTATION),
+            cost.as_str(),
+            "must be a 32bit integer",
+        ));
     }
     errs
 }
@@ -213,14 +213,14 @@ pub(super) fn validate_pod_spec(spec: &PodSpec, path: &Path) -> FieldErrors {
             ));
         }
     }
-    if let Some(v) = spec.active_deadline_seconds {
-        if !(1..=i64::from(i32::MAX)).contains(&v) {
-            errs.push(FieldError::invalid(
-                path.child("activeDeadlineSeconds"),
-                v,
-                inclusive_range_error(1, i64::from(i32::MAX)),
-            ));
-        }
+    if let Some(v) = spec.active_deadline_seconds
+        && !(1..=i64::from(i32::MAX)).contains(&v)
+    {
+        errs.push(FieldError::invalid(
+            path.child("activeDeadlineSeconds"),
+            v,
+            inclusive_range_error(1, i64::from(i32::MAX)),
+        ));
     }
     for (field, value) in [("hostname", &spec.hostname), ("subdomain", &spec.subdomain)] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
@@ -262,14 +262,15 @@ pub(super) fn validate_pod_spec(spec: &PodSpec, path: &Path) -> FieldErrors {
             &path.child("preemptionPolicy"),
         ));
     }
-    if let Some(os) = &spec.os {
-        if os.name != "linux" && os.name != "windows" {
-            errs.push(FieldError::not_supported(
-                path.child("os").child("name"),
-                os.name.as_str(),
-                &["linux", "windows"],
-            ));
-        }
+    if let Some(os) = &spec.os
+        && os.name != "linux"
+        && os.name != "windows"
+    {
+        errs.push(FieldError::not_supported(
+            path.child("os").child("name"),
+            os.name.as_str(),
+            &["linux", "windows"],
+        ));
     }
     errs
 }
@@ -327,13 +328,11 @@ fn validate_volume_source(v: &Volume, path: &Path) -> FieldErrors {
         ));
     }
     match sources.first().copied() {
-        Some("hostPath") => {
-            if v.host_path.as_ref().is_some_and(|h| h.path.is_empty()) {
-                errs.push(FieldError::required(
-                    path.child("hostPath").child("path"),
-                    "",
-                ));
-            }
+        Some("hostPath") if v.host_path.as_ref().is_some_and(|h| h.path.is_empty()) => {
+            errs.push(FieldError::required(
+                path.child("hostPath").child("path"),
+                "",
+            ));
         }
         Some("secret") => {
             let s = v.secret.as_ref();
@@ -364,14 +363,13 @@ fn validate_volume_source(v: &Volume, path: &Path) -> FieldErrors {
                 &path.child("configMap").child("defaultMode"),
             ));
         }
-        Some("persistentVolumeClaim") => {
+        Some("persistentVolumeClaim")
             if v.persistent_volume_claim
                 .as_ref()
-                .is_some_and(|c| c.claim_name.is_empty())
-            {
-                let p = path.child("persistentVolumeClaim").child("claimName");
-                errs.push(FieldError::required(p, ""));
-            }
+                .is_some_and(|c| c.claim_name.is_empty()) =>
+        {
+            let p = path.child("persistentVolumeClaim").child("claimName");
+            errs.push(FieldError::required(p, ""));
         }
         _ => {}
     }
