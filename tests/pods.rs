@@ -321,6 +321,15 @@ async fn binding_sets_the_node_once() {
             err,
             ApiError::BadRequest("name in URL does not match name in Binding object".into())
         );
+        let mut elsewhere = pods.binding("web", "node-2");
+        elsewhere["metadata"]["namespace"] = json!("other");
+        let err = pods.bind("web", elsewhere).await.unwrap_err();
+        assert_eq!(
+            err,
+            ApiError::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request".into()
+            )
+        );
         let err = pods
             .bind("ghost", pods.binding("ghost", "node-2"))
             .await

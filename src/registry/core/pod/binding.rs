@@ -147,6 +147,15 @@ impl<T: PodObject> Rest for BindingRest<T> {
                 "the body of the request was in an unknown format: {e}"
             ))
         })?;
+        let Some(namespace) = ctx.namespace.as_deref().filter(|ns| !ns.is_empty()) else {
+            return Err(ApiError::BadRequest("Namespace parameter required.".into()));
+        };
+        let body_namespace = binding.metadata.namespace.as_deref().unwrap_or("");
+        if !body_namespace.is_empty() && body_namespace != namespace {
+            return Err(ApiError::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request".into(),
+            ));
+        }
         let name = binding.metadata.name.clone().unwrap_or_default();
         if parent != Some(name.as_str()) {
             return Err(ApiError::BadRequest(
