@@ -133,3 +133,23 @@ mod tests {
         assert!(err.is_err());
     }
 }
+
+#[cfg(test)]
+mod schema_tests {
+    use kube::CustomResourceExt;
+
+    use super::CapstanPod;
+
+    /// The derive's CRD (and its schema, which OpenAPI documents can reuse) builds.
+    #[test]
+    fn crd_builds_with_the_pod_schema() {
+        let crd = CapstanPod::crd();
+        assert_eq!(crd.metadata.name.as_deref(), Some("pods.capstan.dev"));
+        let names = &crd.spec.names;
+        assert_eq!(names.short_names.as_deref(), Some(&["po".to_string()][..]));
+        assert_eq!(names.categories.as_deref(), Some(&["all".to_string()][..]));
+        let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+        let spec = &schema["openAPIV3Schema"]["properties"]["spec"];
+        assert!(spec["properties"]["containers"].is_object(), "{spec}");
+    }
+}
