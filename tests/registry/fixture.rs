@@ -57,19 +57,20 @@ impl Db {
     }
 }
 
-/// Records every admission request (operation, resource, subresource, namespace, name).
+/// One admission request as seen: operation, resource, subresource, namespace, name, object.
+pub type Seen = (
+    Operation,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<Value>,
+);
+
+/// Records every admission request, and refuses with `refuse` when set.
 #[derive(Default)]
 pub struct Recorder {
-    pub seen: Mutex<
-        Vec<(
-            Operation,
-            String,
-            String,
-            Option<String>,
-            String,
-            Option<Value>,
-        )>,
-    >,
+    pub seen: Mutex<Vec<Seen>>,
     pub refuse: Mutex<Option<ApiError>>,
 }
 
