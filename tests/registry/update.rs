@@ -324,3 +324,54 @@ async fn the_update_function_sees_the_current_object_and_reruns_on_a_lost_race()
         .unwrap();
     assert_eq!(out["data"]["n"], "11");
 }
+
+#[tokio::test]
+async fn typed_helpers_read_and_change_objects_for_subresources() {
+    let db = db().await;
+    let pods = pods(&db, TestPods::default());
+    let c = ctx(Some("default"));
+    let created = pods
+        .create(&c, None, pod("p"), &WriteOptions::default())
+        .await
+        .unwrap();
+    let typed = pods.get_object(&c, "p").await.unwrap();
+    assert_eq!(
+        typed.metadata.resource_version.as_deref(),
+        created["metadata"]["resourceVersion"].as_str()
+    );
+
+    // A binding-like change: set the node once, refuse the second time.
+    let bind = |node: &'static str| {
+        move |pod: &mut k8s_openapi::api::core::v1::Pod| {
+            let spec = pod.spec.get_or_insert_with(Default::default);
+            if spec.node_name.is_some() {
+                return Err(capstan::api::ApiError::Conflict {
+                    resource: capstan::api::GroupResource::new("", "pods"),
+                    name: "p".into(),
+                    reason: "pod p is already assigned".into(),
+                });
+            }
+            spec.node_name = Some(node.into());
+            Ok(())
+        }
+    };
+    let bound = pods.update_object(&c, "p", bind("n1")).await.unwrap();
+    assert_eq!(bound.spec.unwrap().node_name.as_deref(), Some("n1"));
+    assert_eq!(
+        bound.metadata.resource_version,
+        Some(db.revision().await.to_string())
+    );
+    let before = db.dump().await;
+    let err = pods.update_object(&c, "p", bind("n2")).await.unwrap_err();
+    assert_error(&err, 409, "Conflict", None);
+    assert_eq!(db.dump().await, before);
+    let err = pods
+        .update_object(&c, "ghost", bind("n1"))
+        .await
+        .unwrap_err();
+    assert_error(&err, 404, "NotFound", Some("pods \"ghost\" not found"));
+    // Kinds without their own columns print kube's default table.
+    let columns: Vec<String> = pods.table_columns().into_iter().map(|c| c.name).collect();
+    assert_eq!(columns, vec!["Name", "Created At"]);
+    assert_eq!(pods.table_row(&created)[0], "p");
+}
