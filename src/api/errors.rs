@@ -323,7 +323,6 @@ impl ApiError {
             reason: Some(self.reason().into()),
             code: Some(i32::from(self.code())),
             details,
-            ..Default::default()
         }
     }
 }

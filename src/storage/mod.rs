@@ -7,6 +7,7 @@
 //! registry turns into 410 `Expired`).
 //!
 //! Backends: [`embedded`] (redb, the default) and `etcd3` (etcd-client, cargo feature `etcd`).
+//! [`backend::open`] picks one from configuration; [`compactor`] trims their history periodically.
 //! One contract suite (`tests/storage_contract.rs`) runs against both.
 //!
 //! Keys are built only by [`keys`]; every prefix used to list or watch ends in `/`, so `ns1` never
@@ -18,6 +19,7 @@ pub mod embedded;
 #[cfg(feature = "etcd")]
 pub mod etcd3;
 pub mod keys;
+mod range;
 mod update;
 
 use std::sync::Arc;
@@ -46,7 +48,7 @@ pub struct KeyValue {
 pub struct ListRequest {
     /// Must end in `/`.
     pub prefix: String,
-    /// Read the state as of this revision; `None` reads the latest state.
+    /// Read the state as of this revision; `None` (or 0, as in etcd) reads the latest state.
     pub revision: Option<Revision>,
     /// First key to return (inclusive); must lie under `prefix`. Used by continue tokens.
     pub start_key: Option<String>,

@@ -93,10 +93,10 @@ impl Strategy for NamespaceStrategy {
     /// kube's `SetDefaults_Namespace` and `SetDefaults_NamespaceStatus`.
     fn default_object(&self, ns: &mut Namespace) {
         label_with_name(ns);
-        if let Some(status) = ns.status.as_mut() {
-            if status.phase.as_deref().unwrap_or("").is_empty() {
-                status.phase = Some(PHASE_ACTIVE.into());
-            }
+        if let Some(status) = ns.status.as_mut()
+            && status.phase.as_deref().unwrap_or("").is_empty()
+        {
+            status.phase = Some(PHASE_ACTIVE.into());
         }
     }
 

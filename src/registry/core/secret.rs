@@ -106,16 +106,13 @@ fn type_errors(s: &Secret, data_path: &Path) -> FieldErrors {
                 }
             }
         }
-        TYPE_BASIC_AUTH => {
-            if !data.contains_key("username") && !data.contains_key("password") {
-                errs.push(required("username"));
-                errs.push(required("password"));
-            }
+        // Either key may be empty, but one must be present.
+        TYPE_BASIC_AUTH if !data.contains_key("username") && !data.contains_key("password") => {
+            errs.push(required("username"));
+            errs.push(required("password"));
         }
-        TYPE_SSH_AUTH => {
-            if data.get("ssh-privatekey").is_none_or(|v| v.0.is_empty()) {
-                errs.push(required("ssh-privatekey"));
-            }
+        TYPE_SSH_AUTH if data.get("ssh-privatekey").is_none_or(|v| v.0.is_empty()) => {
+            errs.push(required("ssh-privatekey"));
         }
         TYPE_TLS => {
             for key in ["tls.crt", "tls.key"] {

@@ -45,14 +45,14 @@ fn validate_delete_options(opts: &DeleteOptions) -> Result<(), ApiError> {
             ));
         }
     }
-    if let Some(dry_run) = &opts.dry_run {
-        if dry_run.iter().any(|d| d != "All") {
-            errs.push(FieldError::not_supported(
-                "dryRun",
-                dry_run.clone(),
-                &["All"],
-            ));
-        }
+    if let Some(dry_run) = &opts.dry_run
+        && dry_run.iter().any(|d| d != "All")
+    {
+        errs.push(FieldError::not_supported(
+            "dryRun",
+            dry_run.clone(),
+            &["All"],
+        ));
     }
     if errs.is_empty() {
         Ok(())
@@ -257,10 +257,10 @@ impl<S: Strategy> Store<S> {
 fn mark_as_deleting<T: kube::Resource>(obj: &mut T) {
     let meta = obj.meta_mut();
     let now = now();
-    if meta.deletion_timestamp.is_none() {
-        if let Some(generation) = meta.generation.filter(|g| *g > 0) {
-            meta.generation = Some(generation + 1);
-        }
+    if meta.deletion_timestamp.is_none()
+        && let Some(generation) = meta.generation.filter(|g| *g > 0)
+    {
+        meta.generation = Some(generation + 1);
     }
     if meta
         .deletion_timestamp

@@ -79,13 +79,14 @@ impl<S: Strategy> Store<S> {
                 Err(err) => return Err(self.list_error(err, token.and(start.as_deref()), &prefix)),
             };
             if revision.is_none() {
-                if let (ReadAt::NotOlderThan(min), None) = (read_at, token) {
-                    if min > resp.revision {
-                        return Err(ApiError::TooLargeResourceVersion {
-                            requested: min,
-                            current: resp.revision,
-                        });
-                    }
+                // The first read at the latest revision: it must have reached the one asked for.
+                if let (ReadAt::NotOlderThan(min), None) = (read_at, token)
+                    && min > resp.revision
+                {
+                    return Err(ApiError::TooLargeResourceVersion {
+                        requested: min,
+                        current: resp.revision,
+                    });
                 }
                 revision = Some(resp.revision);
             }
@@ -106,7 +107,14 @@ impl<S: Strategy> Store<S> {
                 break (more, resp.remaining);
             }
             start = last_key.as_ref().map(|k| format!("{k}\0"));
-            chunk = chunk.map(|c| c.saturating_mul(2).clamp(1, MAX_CHUNK).max(c));
+            // Selectors dropped items: read bigger chunks, as kube doubles up to its cap.
+            chunk = chunk.map(|c| {
+                if c < MAX_CHUNK {
+                    (c * 2).min(MAX_CHUNK)
+                } else {
+                    c
+                }
+            });
         };
 
         let revision = revision.unwrap_or(0);
@@ -116,13 +124,10 @@ impl<S: Strategy> Store<S> {
             continue_token: None,
             remaining_item_count: None,
         };
-        if has_more {
-            if let Some(last) = last_key {
-                result.continue_token =
-                    Some(encode_continue(&format!("{last}\0"), &prefix, revision)?);
-                if selection.selects_all() {
-                    result.remaining_item_count = remaining;
-                }
+        if has_more && let Some(last) = last_key {
+            result.continue_token = Some(encode_continue(&format!("{last}\0"), &prefix, revision)?);
+            if selection.selects_all() {
+                result.remaining_item_count = remaining;
             }
         }
         Ok(result)

@@ -58,6 +58,7 @@ pub struct EmbeddedStorage {
     inner: Arc<Inner>,
 }
 
+/// The shared state behind every clone of an [`EmbeddedStorage`] and every watch on it.
 pub(crate) struct Inner {
     db: Database,
     /// Held from `begin_write` until the commit's event is broadcast (see the module doc).
@@ -87,7 +88,9 @@ impl Inner {
         let (out, event) = match f(&txn) {
             Ok(done) => done,
             Err(err) => {
-                txn.abort().map_err(db_err)?;
+                if let Err(abort) = txn.abort() {
+                    tracing::warn!(error = %abort, "aborting an embedded store transaction failed");
+                }
                 return Err(err);
             }
         };

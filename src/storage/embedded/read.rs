@@ -7,8 +7,9 @@ use redb::ReadTransaction;
 
 use super::schema::{
     EVENTS, HISTORY, INITIAL_REVISION, LATEST, META, META_COMPACTED, META_REVISION, db_err,
-    decode_latest, decode_version, prefix_end,
+    decode_latest, decode_version,
 };
+use crate::storage::range::KeyRange;
 use crate::storage::{
     KeyValue, ListRequest, ListResponse, Result, Revision, StorageError, WatchEvent,
 };
@@ -43,50 +44,13 @@ pub(super) fn get(txn: &ReadTransaction, key: &str) -> Result<Option<KeyValue>> 
     }
 }
 
-/// A validated range: `[start, end)` within a prefix, with an optional limit.
-struct Range<'a> {
-    start: &'a str,
-    end: String,
-    limit: Option<usize>,
-}
-
-impl<'a> Range<'a> {
-    fn new(req: &'a ListRequest) -> Result<Self> {
-        if !req.prefix.ends_with('/') {
-            return Err(StorageError::InvalidArgument(format!(
-                "list prefix {:?} must end in '/'",
-                req.prefix
-            )));
-        }
-        let start = match req.start_key.as_deref() {
-            Some(start) if !start.starts_with(&req.prefix) => {
-                return Err(StorageError::InvalidArgument(format!(
-                    "start key {start:?} is not under prefix {:?}",
-                    req.prefix
-                )));
-            }
-            Some(start) => start,
-            None => req.prefix.as_str(),
-        };
-        let limit = req.limit.filter(|&l| l > 0);
-        Ok(Self {
-            start,
-            end: prefix_end(&req.prefix),
-            limit,
-        })
-    }
-
-    fn full(&self, items: &[KeyValue]) -> bool {
-        self.limit.is_some_and(|l| items.len() >= l)
-    }
-}
-
 /// Lists per `req` in `txn`: from `LATEST` when reading the current revision, else from
 /// `HISTORY` at the requested revision.
 pub(super) fn list(txn: &ReadTransaction, req: &ListRequest) -> Result<ListResponse> {
-    let range = Range::new(req)?;
+    let range = KeyRange::of(req)?;
     let revs = revisions(txn)?;
-    match req.revision {
+    // Revision 0 means the latest, as in etcd.
+    match req.revision.filter(|&rev| rev > 0) {
         Some(rev) if rev > revs.current => Err(StorageError::FutureRevision {
             requested: rev,
             current: revs.current,
@@ -102,7 +66,7 @@ pub(super) fn list(txn: &ReadTransaction, req: &ListRequest) -> Result<ListRespo
 
 fn list_latest(
     txn: &ReadTransaction,
-    range: &Range<'_>,
+    range: &KeyRange<'_>,
     current: Revision,
 ) -> Result<ListResponse> {
     let latest = txn.open_table(LATEST).map_err(db_err)?;
@@ -110,7 +74,7 @@ fn list_latest(
         .range::<&str>(range.start..range.end.as_str())
         .map_err(db_err)?;
     let mut items = Vec::new();
-    while !range.full(&items) {
+    while !range.full(items.len()) {
         match iter.next() {
             Some(entry) => {
                 let (key, value) = entry.map_err(db_err)?;
@@ -131,7 +95,7 @@ fn list_latest(
 
 /// Lists at a past revision: for each key in the range, the newest version at or before `rev`,
 /// skipping keys whose newest such version is a deletion. Each key costs two B-tree seeks.
-fn list_at(txn: &ReadTransaction, range: &Range<'_>, rev: Revision) -> Result<ListResponse> {
+fn list_at(txn: &ReadTransaction, range: &KeyRange<'_>, rev: Revision) -> Result<ListResponse> {
     let history = txn.open_table(HISTORY).map_err(db_err)?;
     let end = (range.end.as_str(), i64::MIN);
     let mut items = Vec::new();
@@ -157,7 +121,7 @@ fn list_at(txn: &ReadTransaction, range: &Range<'_>, rev: Revision) -> Result<Li
             .next_back();
         if let Some(entry) = newest {
             let (k, v) = entry.map_err(db_err)?;
-            if range.full(&items) {
+            if range.full(items.len()) {
                 if !super::schema::is_tombstone(v.value()) {
                     remaining += 1;
                 }

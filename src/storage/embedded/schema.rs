@@ -107,15 +107,6 @@ pub(super) fn db_err(err: impl std::fmt::Display) -> StorageError {
     StorageError::Internal(format!("embedded store: {err}"))
 }
 
-/// The smallest string greater than every key under `prefix` (which ends in `/`), so a prefix is
-/// the half-open key range `[prefix, prefix_end(prefix))`.
-pub(super) fn prefix_end(prefix: &str) -> String {
-    // `/` + 1 is `0`; incrementing the last byte of an ASCII character keeps the string valid.
-    let mut end = prefix.strip_suffix('/').unwrap_or(prefix).to_owned();
-    end.push('0');
-    end
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,14 +139,5 @@ mod tests {
         assert_eq!(decode_version("/a", 9, TOMBSTONE).unwrap(), None);
         assert!(is_tombstone(TOMBSTONE) && !is_tombstone(&encode_put(1, b"")));
         assert!(decode_version("/a", 9, &[7]).is_err());
-    }
-
-    #[test]
-    fn prefix_end_bounds_only_the_prefix() {
-        let end = prefix_end("/r/pods/ns1/");
-        assert_eq!(end, "/r/pods/ns10");
-        assert!("/r/pods/ns1/zzz" < end.as_str());
-        assert!("/r/pods/ns10/a" >= end.as_str());
-        assert!("/r/pods/ns1" < "/r/pods/ns1/");
     }
 }

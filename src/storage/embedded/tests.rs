@@ -122,6 +122,9 @@ async fn broadcast_order_is_commit_order_under_concurrent_writers() {
         assert_eq!(rev, last + 1, "every revision, in commit order");
         last = rev;
     }
+    // The broadcast still holds all 200 events the replay already delivered: none may repeat.
+    let extra = tokio::time::timeout(Duration::from_millis(200), watch.next()).await;
+    assert!(extra.is_err(), "duplicate event after replay: {extra:?}");
 }
 
 #[tokio::test]

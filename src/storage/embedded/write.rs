@@ -37,56 +37,65 @@ pub(super) fn revisions(txn: &WriteTransaction) -> Result<(Revision, Revision)> 
     Ok((current, compacted))
 }
 
-fn current(latest: &Table<&str, &[u8]>, key: &str) -> Result<Option<KeyValue>> {
-    match latest.get(key).map_err(db_err)? {
-        Some(bytes) => decode_latest(key, bytes.value()).map(Some),
-        None => Ok(None),
+/// The tables one write touches, opened once per transaction.
+struct Tables<'t> {
+    latest: Table<'t, &'static str, &'static [u8]>,
+    history: Table<'t, (&'static str, i64), &'static [u8]>,
+    events: Table<'t, i64, &'static str>,
+    meta: Table<'t, &'static str, i64>,
+}
+
+impl<'t> Tables<'t> {
+    fn open(txn: &'t WriteTransaction) -> Result<Self> {
+        Ok(Self {
+            latest: txn.open_table(LATEST).map_err(db_err)?,
+            history: txn.open_table(HISTORY).map_err(db_err)?,
+            events: txn.open_table(EVENTS).map_err(db_err)?,
+            meta: txn.open_table(META).map_err(db_err)?,
+        })
     }
-}
 
-/// The revision the write in `txn` will create.
-fn next_revision(txn: &WriteTransaction) -> Result<Revision> {
-    Ok(revisions(txn)?.0 + 1)
-}
+    fn current(&self, key: &str) -> Result<Option<KeyValue>> {
+        match self.latest.get(key).map_err(db_err)? {
+            Some(bytes) => decode_latest(key, bytes.value()).map(Some),
+            None => Ok(None),
+        }
+    }
 
-/// Records that `rev` changed `key` to `version` (a `HISTORY` record) and advances the counter.
-fn record(txn: &WriteTransaction, key: &str, rev: Revision, version: &[u8]) -> Result<()> {
-    txn.open_table(HISTORY)
-        .map_err(db_err)?
-        .insert((key, rev), version)
-        .map_err(db_err)?;
-    txn.open_table(EVENTS)
-        .map_err(db_err)?
-        .insert(rev, key)
-        .map_err(db_err)?;
-    txn.open_table(META)
-        .map_err(db_err)?
-        .insert(META_REVISION, rev)
-        .map_err(db_err)?;
-    Ok(())
-}
+    /// The revision this write creates.
+    fn next_revision(&self) -> Result<Revision> {
+        let current = self.meta.get(META_REVISION).map_err(db_err)?;
+        Ok(current.map_or(INITIAL_REVISION, |v| v.value()) + 1)
+    }
 
-/// Puts `value` at `key`, keeping `create_revision` from `prev` when it exists.
-fn put(
-    txn: &WriteTransaction,
-    key: &str,
-    value: Vec<u8>,
-    prev: Option<KeyValue>,
-) -> Result<(KeyValue, WatchEvent)> {
-    let rev = next_revision(txn)?;
-    let create = prev.as_ref().map_or(rev, |p| p.create_revision);
-    record(txn, key, rev, &encode_put(create, &value))?;
-    let mut latest = txn.open_table(LATEST).map_err(db_err)?;
-    latest
-        .insert(key, encode_latest(create, rev, &value).as_slice())
-        .map_err(db_err)?;
-    let kv = KeyValue {
-        key: key.to_owned(),
-        value,
-        create_revision: create,
-        mod_revision: rev,
-    };
-    Ok((kv.clone(), WatchEvent::Put { kv, prev }))
+    /// Records that `rev` changed `key` to `version` (a `HISTORY` record); advances the counter.
+    fn record(&mut self, key: &str, rev: Revision, version: &[u8]) -> Result<()> {
+        self.history.insert((key, rev), version).map_err(db_err)?;
+        self.events.insert(rev, key).map_err(db_err)?;
+        self.meta.insert(META_REVISION, rev).map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Puts `value` at `key`, keeping `create_revision` from `prev` when it exists.
+    fn put(
+        &mut self,
+        key: &str,
+        value: Vec<u8>,
+        prev: Option<KeyValue>,
+    ) -> Result<(KeyValue, WatchEvent)> {
+        let rev = self.next_revision()?;
+        let create = prev.as_ref().map_or(rev, |p| p.create_revision);
+        self.record(key, rev, &encode_put(create, &value))?;
+        let record = encode_latest(create, rev, &value);
+        self.latest.insert(key, record.as_slice()).map_err(db_err)?;
+        let kv = KeyValue {
+            key: key.to_owned(),
+            value,
+            create_revision: create,
+            mod_revision: rev,
+        };
+        Ok((kv.clone(), WatchEvent::Put { kv, prev }))
+    }
 }
 
 /// Creates `key`; [`StorageError::KeyExists`] if present.
@@ -95,11 +104,11 @@ pub(super) fn create(
     key: &str,
     value: Vec<u8>,
 ) -> Result<(KeyValue, WatchEvent)> {
-    let existing = current(&txn.open_table(LATEST).map_err(db_err)?, key)?;
-    if existing.is_some() {
+    let mut tables = Tables::open(txn)?;
+    if tables.current(key)?.is_some() {
         return Err(StorageError::KeyExists(key.to_owned()));
     }
-    put(txn, key, value, None)
+    tables.put(key, value, None)
 }
 
 /// Replaces `key` if its `mod_revision` is `expected`.
@@ -109,9 +118,9 @@ pub(super) fn update(
     value: Vec<u8>,
     expected: Revision,
 ) -> Result<(KeyValue, WatchEvent)> {
-    let existing = current(&txn.open_table(LATEST).map_err(db_err)?, key)?;
-    match existing {
-        Some(kv) if kv.mod_revision == expected => put(txn, key, value, Some(kv)),
+    let mut tables = Tables::open(txn)?;
+    match tables.current(key)? {
+        Some(kv) if kv.mod_revision == expected => tables.put(key, value, Some(kv)),
         other => Err(StorageError::Conflict {
             key: key.to_owned(),
             current: other,
@@ -125,8 +134,8 @@ pub(super) fn delete(
     key: &str,
     expected: Option<Revision>,
 ) -> Result<(Deleted, WatchEvent)> {
-    let existing = current(&txn.open_table(LATEST).map_err(db_err)?, key)?;
-    let prev = match existing {
+    let mut tables = Tables::open(txn)?;
+    let prev = match tables.current(key)? {
         None => return Err(StorageError::NotFound(key.to_owned())),
         Some(kv) if expected.is_some_and(|e| e != kv.mod_revision) => {
             return Err(StorageError::Conflict {
@@ -136,12 +145,9 @@ pub(super) fn delete(
         }
         Some(kv) => kv,
     };
-    let revision = next_revision(txn)?;
-    record(txn, key, revision, TOMBSTONE)?;
-    txn.open_table(LATEST)
-        .map_err(db_err)?
-        .remove(key)
-        .map_err(db_err)?;
+    let revision = tables.next_revision()?;
+    tables.record(key, revision, TOMBSTONE)?;
+    tables.latest.remove(key).map_err(db_err)?;
     let event = WatchEvent::Delete {
         key: key.to_owned(),
         revision,
