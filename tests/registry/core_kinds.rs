@@ -114,7 +114,7 @@ async fn configmap_keys_and_size_are_validated() {
         .unwrap_err();
     assert_error(&err, 422, "Invalid", None);
     let text = err.to_string();
-    assert!(text.contains("data[bad key]: Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name', or 'KEY_NAME', or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"), "{text}");
+    assert!(text.contains("data[bad key]: Invalid value: \"bad key\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"), "{text}");
     assert!(
         text.contains("data[dup]: Invalid value: \"dup\": duplicate of key present in binaryData"),
         "{text}"
