@@ -99,7 +99,12 @@ impl RequestInfo {
         info.parts = parts.iter().map(|s| s.to_string()).collect();
 
         if info.name.is_empty() && info.verb == "get" {
-            info.verb = if query_flag(query, "watch") { "watch" } else { "list" }.into();
+            info.verb = if query_flag(query, "watch") {
+                "watch"
+            } else {
+                "list"
+            }
+            .into();
             if let Some(name) = field_selector_name(query) {
                 info.name = name;
             }
@@ -153,7 +158,9 @@ fn field_selector_name(query: Option<&str>) -> Option<String> {
         .map(|(_, v)| v.into_owned())?;
     selector.split(',').find_map(|term| {
         let (field, value) = term.split_once("==").or_else(|| term.split_once('='))?;
-        (field.trim() == "metadata.name" && !value.contains('!') && !value.is_empty()
+        (field.trim() == "metadata.name"
+            && !value.contains('!')
+            && !value.is_empty()
             && !value.contains('/'))
         .then(|| value.trim().to_string())
     })
@@ -170,25 +177,54 @@ mod tests {
     #[test]
     fn collection_verbs() {
         assert_eq!(parse(Method::GET, "/api/v1/pods", None).verb, "list");
-        assert_eq!(parse(Method::GET, "/api/v1/pods", Some("watch=True")).verb, "watch");
+        assert_eq!(
+            parse(Method::GET, "/api/v1/pods", Some("watch=True")).verb,
+            "watch"
+        );
         assert_eq!(parse(Method::GET, "/api/v1/watch/pods", None).verb, "watch");
-        assert_eq!(parse(Method::DELETE, "/api/v1/namespaces/a/pods", None).verb, "deletecollection");
-        assert_eq!(parse(Method::POST, "/api/v1/namespaces/a/pods", None).verb, "create");
+        assert_eq!(
+            parse(Method::DELETE, "/api/v1/namespaces/a/pods", None).verb,
+            "deletecollection"
+        );
+        assert_eq!(
+            parse(Method::POST, "/api/v1/namespaces/a/pods", None).verb,
+            "create"
+        );
     }
 
     #[test]
     fn namespaces_are_resources_too() {
         let ri = parse(Method::GET, "/api/v1/namespaces/a", None);
-        assert_eq!((ri.resource.as_str(), ri.name.as_str(), ri.namespace.as_str()), ("namespaces", "a", "a"));
+        assert_eq!(
+            (
+                ri.resource.as_str(),
+                ri.name.as_str(),
+                ri.namespace.as_str()
+            ),
+            ("namespaces", "a", "a")
+        );
         let ri = parse(Method::PUT, "/api/v1/namespaces/a/finalize", None);
-        assert_eq!((ri.resource.as_str(), ri.subresource.as_str()), ("namespaces", "finalize"));
+        assert_eq!(
+            (ri.resource.as_str(), ri.subresource.as_str()),
+            ("namespaces", "finalize")
+        );
         let ri = parse(Method::GET, "/api/v1/namespaces", None);
-        assert_eq!((ri.resource.as_str(), ri.verb.as_str()), ("namespaces", "list"));
+        assert_eq!(
+            (ri.resource.as_str(), ri.verb.as_str()),
+            ("namespaces", "list")
+        );
     }
 
     #[test]
     fn discovery_is_not_a_resource_request() {
-        for p in ["/api", "/api/v1", "/apis", "/apis/capstan.dev", "/apis/capstan.dev/v1", "/healthz"] {
+        for p in [
+            "/api",
+            "/api/v1",
+            "/apis",
+            "/apis/capstan.dev",
+            "/apis/capstan.dev/v1",
+            "/healthz",
+        ] {
             let ri = parse(Method::GET, p, None);
             assert!(!ri.is_resource_request, "{p}");
             assert_eq!(ri.verb, "get");
@@ -197,15 +233,31 @@ mod tests {
 
     #[test]
     fn grouped_paths() {
-        let ri = parse(Method::PATCH, "/apis/capstan.dev/v1/namespaces/d/pods/p/status", None);
+        let ri = parse(
+            Method::PATCH,
+            "/apis/capstan.dev/v1/namespaces/d/pods/p/status",
+            None,
+        );
         assert_eq!(ri.api_group, "capstan.dev");
         assert_eq!(ri.api_version, "v1");
-        assert_eq!((ri.verb.as_str(), ri.resource.as_str(), ri.name.as_str(), ri.subresource.as_str()), ("patch", "pods", "p", "status"));
+        assert_eq!(
+            (
+                ri.verb.as_str(),
+                ri.resource.as_str(),
+                ri.name.as_str(),
+                ri.subresource.as_str()
+            ),
+            ("patch", "pods", "p", "status")
+        );
     }
 
     #[test]
     fn list_with_name_selector_is_still_a_list() {
-        let ri = parse(Method::GET, "/api/v1/namespaces/d/pods", Some("fieldSelector=metadata.name%3Dweb"));
+        let ri = parse(
+            Method::GET,
+            "/api/v1/namespaces/d/pods",
+            Some("fieldSelector=metadata.name%3Dweb"),
+        );
         assert_eq!((ri.verb.as_str(), ri.name.as_str()), ("list", "web"));
     }
 
