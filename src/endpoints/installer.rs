@@ -170,8 +170,13 @@ async fn dispatch(state: &GroupVersion, req: Request) -> Result<Response, ApiErr
     // `parts` is `[resource, name, subresource…]` after the namespace: a second segment is a name
     // in the path, whatever the verb.
     let name = info.parts.get(1).filter(|n| !n.is_empty()).cloned();
-    let verb = info.verb.clone();
-    let namespace = resolve_namespace(rest.as_ref(), &info, name.is_some())?;
+    // RequestInfo has no verb for methods kube does not route (OPTIONS); name the method instead.
+    let verb = if info.verb.is_empty() {
+        parts.method.as_str().to_ascii_lowercase()
+    } else {
+        info.verb.clone()
+    };
+    let namespace = resolve_namespace(rest.as_ref(), &info, &verb, name.is_some())?;
     let required = required_verb(
         rest.as_ref(),
         &verb,
@@ -208,6 +213,7 @@ async fn dispatch(state: &GroupVersion, req: Request) -> Result<Response, ApiErr
 fn resolve_namespace(
     rest: &dyn Rest,
     info: &RequestInfo,
+    verb: &str,
     has_name: bool,
 ) -> Result<Option<String>, ApiError> {
     if rest.descriptor().namespaced {
@@ -217,9 +223,9 @@ fn resolve_namespace(
         if has_name {
             return Err(ApiError::NotFoundPath);
         }
-        return match info.verb.as_str() {
+        return match verb {
             "list" | "watch" => Ok(None),
-            verb => Err(rest.unsupported(verb)),
+            _ => Err(rest.unsupported(verb)),
         };
     }
     // RequestInfo reports `namespaces/{name}` itself with namespace = name; anything else with a
