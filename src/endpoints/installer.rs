@@ -162,6 +162,10 @@ async fn dispatch(state: &GroupVersion, req: Request) -> Result<Response, ApiErr
     } else {
         format!("{}/{}", info.resource, info.subresource)
     };
+    // Nothing routes below a subresource (connect subresources with sub-paths are not served).
+    if info.parts.len() > 3 {
+        return Err(ApiError::NotFoundPath);
+    }
     let rest = state
         .resources
         .get(&key)

@@ -196,10 +196,8 @@ pub fn negotiate_output(
             let matches = (clause.type_ == type_
                 && (clause.subtype == subtype || clause.subtype == "*"))
                 || (clause.type_ == "*" && clause.subtype == "*");
-            if matches {
-                if let Some(media) = accept_clause(&clause, format, restrictions) {
-                    return Ok(media);
-                }
+            if matches && let Some(media) = accept_clause(&clause, format, restrictions) {
+                return Ok(media);
             }
         }
     }

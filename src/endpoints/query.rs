@@ -375,14 +375,14 @@ pub fn delete_options(
             "orphanDependents and deletionPropagation cannot be both set",
         ));
     }
-    if let Some(policy) = &opts.propagation_policy {
-        if !matches!(policy.as_str(), "Foreground" | "Background" | "Orphan") {
-            causes.push(FieldError::not_supported(
-                "propagationPolicy",
-                policy.as_str(),
-                &["Foreground", "Background", "Orphan", "nil"],
-            ));
-        }
+    if let Some(policy) = &opts.propagation_policy
+        && !matches!(policy.as_str(), "Foreground" | "Background" | "Orphan")
+    {
+        causes.push(FieldError::not_supported(
+            "propagationPolicy",
+            policy.as_str(),
+            &["Foreground", "Background", "Orphan", "nil"],
+        ));
     }
     if let Some(values) = &opts.dry_run {
         dry_run(values.iter().map(String::as_str).collect(), &mut causes);
@@ -409,15 +409,14 @@ fn decode_delete_options(bytes: &[u8], format: Format) -> Result<DeleteOptions, 
             "decoded object cannot be converted to DeleteOptions".into(),
         ));
     };
-    if let Some(kind) = map.remove("kind") {
-        if kind
+    if let Some(kind) = map.remove("kind")
+        && kind
             .as_str()
             .is_some_and(|k| !k.is_empty() && k != "DeleteOptions")
-        {
-            return Err(ApiError::BadRequest(
-                "decoded object cannot be converted to DeleteOptions".into(),
-            ));
-        }
+    {
+        return Err(ApiError::BadRequest(
+            "decoded object cannot be converted to DeleteOptions".into(),
+        ));
     }
     map.remove("apiVersion");
     serde_json::from_value(value).map_err(|e| ApiError::BadRequest(e.to_string()))

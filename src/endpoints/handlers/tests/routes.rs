@@ -150,6 +150,7 @@ async fn unknown_resources_are_404_status() {
         "/api/v1/foos",
         "/apis/capstan.dev/v1/namespaces/d/widgets/w/nonsense",
         "/api/v1/watch",
+        "/api/v1/namespaces/d/pods/p/status/extra",
         // Namespaced objects need their namespace; cluster-scoped ones have none.
         "/api/v1/pods/p",
         "/api/v1/namespaces/d/nodes/n",

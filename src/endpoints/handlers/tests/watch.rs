@@ -255,3 +255,52 @@ async fn a_client_that_goes_away_ends_the_watch() {
         "nobody listens any more"
     );
 }
+
+/// Reads from `stream` into `buf` until `needle` appears, failing after five seconds.
+async fn read_until(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>, needle: &[u8]) {
+    use tokio::io::AsyncReadExt;
+    let wait = async {
+        while !buf.windows(needle.len()).any(|w| w == needle) {
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(
+                n > 0,
+                "connection closed early: {}",
+                String::from_utf8_lossy(buf)
+            );
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), wait)
+        .await
+        .expect("timed out waiting for the server");
+}
+
+#[tokio::test]
+async fn each_event_is_flushed_as_a_chunk_on_a_real_connection() {
+    use tokio::io::AsyncWriteExt;
+    let s = server();
+    let feed = s.pods.feed();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn(axum::serve(listener, s.router.clone()).into_future());
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /api/v1/namespaces/d/pods?watch=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    read_until(&mut stream, &mut received, b"\r\n\r\n").await;
+    let head = String::from_utf8_lossy(&received).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+
+    for name in ["a", "b"] {
+        // Each event reaches the client while the watch stays open.
+        feed.send(WatchEvent::Added(pod("d", name))).unwrap();
+        let marker = format!("\"name\":\"{name}\"");
+        read_until(&mut stream, &mut received, marker.as_bytes()).await;
+        read_until(&mut stream, &mut received, b"}\n").await;
+    }
+    serving.abort();
+}

@@ -537,3 +537,19 @@ async fn deletecollection_deletes_what_the_list_selects() {
         Some(0)
     );
 }
+
+#[tokio::test]
+async fn bodies_over_the_filters_limit_are_413() {
+    let s = server();
+    let bytes = serde_json::to_vec(&pod("d", "p")).unwrap();
+    // What the body-limit filter hands on: a body that fails once it passes the limit.
+    let limited = http_body_util::Limited::new(Body::from(bytes), 16);
+    let req = Request::post("/api/v1/namespaces/d/pods")
+        .header("content-type", "application/json")
+        .body(Body::new(limited))
+        .unwrap();
+    let (code, body) = call(&s.router, req).await;
+    assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_status(&body, 413, "RequestEntityTooLarge");
+    assert!(s.pods.objects.lock().unwrap().items.is_empty());
+}
