@@ -13,7 +13,9 @@ use crate::api::ApiError;
 /// A serialisation Capstan writes and reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// `application/json`, the default and the only watch framing.
     Json,
+    /// `application/yaml`, for humans and `kubectl create -f` style bodies.
     Yaml,
 }
 
@@ -31,7 +33,9 @@ impl Format {
 /// or PartialObjectMetadata written back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetaVersion {
+    /// `meta.k8s.io/v1`, what kubectl asks for first.
     V1,
+    /// `meta.k8s.io/v1beta1`, which older clients ask for.
     V1beta1,
 }
 
@@ -61,7 +65,9 @@ pub enum Conversion {
 /// The outcome of `Accept` negotiation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutputMedia {
+    /// The serialisation to write.
     pub format: Format,
+    /// What the result is turned into before it is written.
     pub conversion: Conversion,
     /// `pretty=1` in the media type; the query and User-Agent rules live with the encoder.
     pub pretty: bool,

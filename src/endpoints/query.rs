@@ -245,8 +245,11 @@ pub fn get_options(q: &QueryParams) -> Result<GetOptions, ApiError> {
 /// patch-only rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteKind {
+    /// `CreateOptions`.
     Create,
+    /// `UpdateOptions`.
     Update,
+    /// `PatchOptions` for a patch of this type (`force` and the apply rules depend on it).
     Patch(PatchType),
 }
 

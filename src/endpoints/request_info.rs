@@ -11,16 +11,22 @@ use http::Method;
 pub struct RequestInfo {
     /// Whether the path names a resource (`/api/v1/pods`) rather than discovery or a non-API path.
     pub is_resource_request: bool,
+    /// The request path as received.
     pub path: String,
     /// `get list watch create update patch delete deletecollection`, or the lower-case HTTP
     /// method for non-resource requests.
     pub verb: String,
     /// `api` or `apis`.
     pub api_prefix: String,
+    /// The group; empty for the core group under `/api`.
     pub api_group: String,
+    /// The version (`v1`).
     pub api_version: String,
+    /// The namespace in the path; for `namespaces/{name}` itself, that name.
     pub namespace: String,
+    /// The resource plural (`pods`).
     pub resource: String,
+    /// The subresource (`status`), empty for the resource itself.
     pub subresource: String,
     /// The object name; for a list whose field selector pins `metadata.name`, that name (for
     /// authorization only; handlers dispatch on `verb`).

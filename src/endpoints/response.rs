@@ -20,9 +20,11 @@ use crate::registry::{ListResult, Rest};
 /// could not answer fails before it changes anything (kube negotiates first, too).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Writer {
+    /// The negotiated format and conversion.
     pub media: OutputMedia,
     /// `includeObject` of a Table conversion.
     pub include: IncludeObject,
+    /// Indented JSON for humans.
     pub pretty: bool,
 }
 

@@ -47,14 +47,20 @@ impl Default for HandlerConfig {
 
 /// A request resolved to one resource: everything a verb handler needs.
 pub struct Scope {
+    /// The resource or subresource the path names.
     pub rest: Arc<dyn Rest>,
+    /// Namespace, user and admission for the registry.
     pub ctx: RequestContext,
+    /// The parsed path and verb.
     pub info: RequestInfo,
     /// The object name in the URL path; `None` on collection paths (a list's `info.name` may come
     /// from its field selector and is not a path name).
     pub name: Option<String>,
+    /// The decoded query string.
     pub query: QueryParams,
+    /// Request headers (Accept, Content-Type, User-Agent).
     pub headers: HeaderMap,
+    /// Router-wide settings.
     pub config: Arc<HandlerConfig>,
 }
 

@@ -25,7 +25,9 @@ const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
 /// A decoded patch body.
 #[derive(Clone, Debug)]
 pub enum Patch {
+    /// RFC 6902 operations.
     Json(json_patch::Patch),
+    /// An RFC 7386 merge document.
     Merge(Value),
 }
 

@@ -3,7 +3,8 @@
 //!
 //! The stream ends at `timeoutSeconds`, or without it after a random duration in
 //! `[MinRequestTimeout, 2*MinRequestTimeout)` as kube spreads reconnects; right after an `ERROR`
-//! event (410 Expired after compaction); or when the `Rest` stream ends. Nothing is spawned: the
+//! event (410 Expired after compaction, also when the `Rest` refuses the resourceVersion up
+//! front); or when the `Rest` stream ends. Nothing is spawned: the
 //! body owns the event stream, so a client that disconnects drops the body and with it the watch.
 //!
 //! With `as=Table` (kubectl get -w) each object becomes a one-row Table and only the first event
@@ -45,7 +46,15 @@ pub async fn watch(scope: &Scope) -> Result<Response, ApiError> {
         pin_name(&mut opts, name)?;
     }
     let timeout = watch_timeout(opts.timeout_seconds, scope.config.min_request_timeout);
-    let events = scope.rest.watch(&scope.ctx, &opts).await?;
+    let events = match scope.rest.watch(&scope.ctx, &opts).await {
+        Ok(events) => events,
+        // A compacted resourceVersion is not a failed request in kube: the watch starts (200) and
+        // its only event is the ERROR carrying 410 Expired, which informers take as "relist".
+        Err(err @ ApiError::Expired { .. }) => {
+            futures::stream::iter([WatchEvent::Error(err)]).boxed()
+        }
+        Err(err) => return Err(err),
+    };
     let encoder = EventEncoder {
         rest: scope.rest.clone(),
         writer,

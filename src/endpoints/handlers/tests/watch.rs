@@ -101,15 +101,20 @@ async fn an_error_event_carries_a_status_and_ends_the_watch() {
 }
 
 #[tokio::test]
+async fn a_compacted_resource_version_is_a_200_with_one_error_event() {
+    let s = server();
+    let uri = "/api/v1/namespaces/d/pods?watch=1&resourceVersion=1";
+    let (code, _, mut body) = start(&s.router, watch_request(uri)).await;
+    assert_eq!(code, StatusCode::OK);
+    let event = next_event(&mut body).await.unwrap();
+    assert_eq!(event["type"], "ERROR");
+    assert_status(&event["object"], 410, "Expired");
+    assert!(next_frame(&mut body).await.is_none());
+}
+
+#[tokio::test]
 async fn errors_before_the_stream_are_plain_status_responses() {
     let s = server();
-    let (code, body) = call(
-        &s.router,
-        watch_request("/api/v1/namespaces/d/pods?watch=1&resourceVersion=1"),
-    )
-    .await;
-    assert_eq!(code, StatusCode::GONE);
-    assert_status(&body, 410, "Expired");
     let (code, body) = call(
         &s.router,
         watch_request("/api/v1/namespaces/d/pods?watch=1&timeoutSeconds=x"),
