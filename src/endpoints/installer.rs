@@ -19,7 +19,7 @@ use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, StatusCode, Uri, header};
 
 use crate::api::ApiError;
 use crate::auth::{Admit, UserInfo};
@@ -52,10 +52,13 @@ pub(crate) fn build_router(installer: Installer) -> Router {
 
     if !legacy.is_empty() {
         let docs = discovery.clone();
-        router = router.route(
-            "/api",
-            get(move |headers: HeaderMap| async move { api_versions(&docs, &headers) }),
-        );
+        router =
+            router.route(
+                "/api",
+                get(move |uri: Uri, headers: HeaderMap| async move {
+                    api_versions(&docs, &uri, &headers)
+                }),
+            );
     }
     let list = discovery.group_list.clone();
     router = router.route(
@@ -103,14 +106,16 @@ pub(crate) fn build_router(installer: Installer) -> Router {
     router
 }
 
-/// `/api`, with the address the client used.
-fn api_versions(docs: &Discovery, headers: &HeaderMap) -> Response {
+/// `/api`, with the address the client used: its `Host` header, or the `:authority` of an
+/// HTTP/2 request.
+fn api_versions(docs: &Discovery, uri: &Uri, headers: &HeaderMap) -> Response {
     if let Err(err) = negotiate_output(accept(headers), Restrictions::DISCOVERY) {
         return err.into_response();
     }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
         .unwrap_or("");
     let body = serde_json::to_vec(&discovery::api_versions(&docs.legacy_versions, host))
         .unwrap_or_default();

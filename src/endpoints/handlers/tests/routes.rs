@@ -24,6 +24,17 @@ async fn api_lists_core_versions_with_the_requests_host() {
 }
 
 #[tokio::test]
+async fn api_uses_the_authority_when_there_is_no_host_header() {
+    let s = server();
+    let (code, body) = call(&s.router, request("GET", "https://10.0.0.1:8443/api", None)).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        body["serverAddressByClientCIDRs"][0]["serverAddress"],
+        "10.0.0.1:8443"
+    );
+}
+
+#[tokio::test]
 async fn apis_and_group_documents() {
     let s = server();
     let (code, body) = call(&s.router, request("GET", "/apis", None)).await;
