@@ -95,7 +95,7 @@ pub enum ApiError {
     #[error("the server could not find the requested resource")]
     NotFoundPath,
     /// 405: the resource does not support the verb.
-    #[error("{verb} is not supported on resources of kind {resource:?}")]
+    #[error("{verb} is not supported on resources of kind \"{resource}\"")]
     MethodNotSupported {
         resource: GroupResource,
         verb: String,
