@@ -19,20 +19,44 @@ use serde_json::{Value, json};
 
 pub const PREFIX: &str = "/capstan";
 
-/// A temporary embedded database; dropped with the test.
+/// A fresh store for one test: an embedded database in a temporary directory, or, with
+/// `CAPSTAN_REGISTRY_BACKEND=etcd` (and the `etcd` feature), a throwaway etcd on loopback.
 pub struct Db {
     _dir: tempfile::TempDir,
+    #[cfg(feature = "etcd")]
+    _etcd: Option<crate::support::etcd::Etcd>,
     pub storage: SharedStorage,
 }
 
 pub async fn db() -> Db {
     let dir = tempfile::tempdir().unwrap();
+    #[cfg(feature = "etcd")]
+    if std::env::var("CAPSTAN_REGISTRY_BACKEND").as_deref() == Ok("etcd") {
+        let etcd = tokio::task::spawn_blocking(crate::support::etcd::Etcd::start)
+            .await
+            .unwrap();
+        let storage: SharedStorage = Arc::new(
+            capstan::storage::etcd3::EtcdStorage::connect(std::slice::from_ref(&etcd.endpoint))
+                .await
+                .unwrap(),
+        );
+        return Db {
+            _dir: dir,
+            _etcd: Some(etcd),
+            storage,
+        };
+    }
     let storage: SharedStorage = Arc::new(
         EmbeddedStorage::open(dir.path().join("capstan.redb"))
             .await
             .unwrap(),
     );
-    Db { _dir: dir, storage }
+    Db {
+        _dir: dir,
+        #[cfg(feature = "etcd")]
+        _etcd: None,
+        storage,
+    }
 }
 
 impl Db {

@@ -276,7 +276,9 @@ async fn immutable_metadata_and_strategy_rules_are_422() {
     assert_eq!(db.dump().await, before);
 }
 
-#[tokio::test]
+// Multi-threaded so the update function can make the racing write synchronously (through
+// `block_in_place`) while other workers keep the backend's connection going.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_update_function_sees_the_current_object_and_reruns_on_a_lost_race() {
     let db = db().await;
     let cms = configmaps(&db);
@@ -296,24 +298,16 @@ async fn the_update_function_sees_the_current_object_and_reruns_on_a_lost_race()
         if !raced {
             raced = true;
             let storage = storage.clone();
-            let key = "/capstan/core/configmaps/default/a".to_string();
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    let kv = storage.get(&key).await.unwrap().unwrap();
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async {
+                    let key = "/capstan/core/configmaps/default/a";
+                    let kv = storage.get(key).await.unwrap().unwrap();
                     let mut v: Value = serde_json::from_slice(&kv.value).unwrap();
                     v["data"]["n"] = json!("10");
-                    storage
-                        .update(&key, serde_json::to_vec(&v).unwrap(), kv.mod_revision)
-                        .await
-                        .unwrap();
-                });
-            })
-            .join()
-            .unwrap();
+                    let bytes = serde_json::to_vec(&v).unwrap();
+                    storage.update(key, bytes, kv.mod_revision).await.unwrap();
+                })
+            });
         }
         obj["data"]["n"] = json!((n + 1).to_string());
         Ok(obj)

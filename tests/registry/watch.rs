@@ -235,6 +235,37 @@ async fn watch_list_sends_initial_events_then_a_bookmark() {
 }
 
 #[tokio::test]
+async fn a_legacy_watch_from_now_with_bookmarks_ends_its_initial_events_like_kube() {
+    let db = db().await;
+    let cms = configmaps(&db);
+    create(cms.as_ref(), Some("default"), configmap("a", json!({}))).await;
+    let opts = ListOptions {
+        allow_watch_bookmarks: true,
+        ..from(None)
+    };
+    let mut events = cms.watch(&ctx(Some("default")), &opts).await.unwrap();
+    assert_eq!(
+        kind_and_name(&next(&mut events).await),
+        ("ADDED", "a".into())
+    );
+    let bookmark = next(&mut events).await;
+    assert_eq!(
+        object(&bookmark)["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    // Without bookmarks, nothing but the objects.
+    let mut events = cms
+        .watch(&ctx(Some("default")), &from(Some("0")))
+        .await
+        .unwrap();
+    assert_eq!(
+        kind_and_name(&next(&mut events).await),
+        ("ADDED", "a".into())
+    );
+    quiet(&mut events).await;
+}
+
+#[tokio::test]
 async fn invalid_watch_options_are_refused_up_front() {
     let db = db().await;
     let cms = configmaps(&db);

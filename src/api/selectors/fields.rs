@@ -77,6 +77,7 @@ impl FieldSelector {
             .map(|r| r.value.as_str())
     }
 
+    /// Whether this selects everything (no terms).
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty()
     }

@@ -1,6 +1,7 @@
 //! Watch, as kube's `Store.Watch` over the etcd3 watcher.
 //!
-//! * `resourceVersion` `""` or `"0"`: ADDED for every selected object as of now, then changes.
+//! * `resourceVersion` `""` or `"0"`: ADDED for every selected object as of now, then changes
+//!   (kube treats this as a watch-list, so the bookmark below follows when bookmarks are allowed).
 //! * `resourceVersion=N`: the changes after N; N compacted away gives a stream of one ERROR
 //!   (410 `Expired`, "too old resource version: N (M)", the watch cache's text).
 //! * `sendInitialEvents=true` (watch-list): the current state as ADDED, then, if bookmarks are
@@ -46,7 +47,7 @@ impl<S: Strategy> Store<S> {
         let prefix = self.collection_key(ctx);
         let selection = Arc::new(self.selection(opts));
 
-        let (initial, after) = match opts.send_initial_events {
+        let (initial, after) = match send_initial_events(opts) {
             Some(true) => {
                 let (mut events, revision) = self.initial_state(&prefix, &selection).await?;
                 if rv > revision {
@@ -127,6 +128,17 @@ impl<S: Strategy> Store<S> {
             "kind": self.descriptor.kind,
             "metadata": metadata,
         })
+    }
+}
+
+/// `sendInitialEvents`, defaulted as kube does with its WatchList feature on (the default since
+/// 1.34): a watch from `""` or `"0"` without `resourceVersionMatch` is a watch-list, so it ends
+/// its initial events with the annotated bookmark when bookmarks are allowed.
+fn send_initial_events(opts: &ListOptions) -> Option<bool> {
+    let legacy = matches!(opts.resource_version.as_deref(), None | Some("" | "0"));
+    match opts.send_initial_events {
+        None if legacy && opts.resource_version_match.is_none() => Some(true),
+        explicit => explicit,
     }
 }
 
