@@ -67,8 +67,9 @@ pub enum ApiError {
     /// 401: no acceptable credentials.
     #[error("Unauthorized")]
     Unauthorized,
-    /// 403 on a resource: `<res> "<name>" is forbidden: <reason>`.
-    #[error("{resource} {name:?} is forbidden: {reason}")]
+    /// 403 on a resource: `<res> "<name>" is forbidden: <reason>` (kube's `NewForbidden`, which
+    /// drops the name when empty and the resource too for non-resource paths).
+    #[error("{}", forbidden_message(resource, name, reason))]
     Forbidden { resource: GroupResource, name: String, reason: String },
     /// 403 from the authorizer, whose message names the user and verb.
     #[error("{0}")]
@@ -115,6 +116,18 @@ pub enum ApiError {
     /// 504: the request ran out of time (`Timeout` reason).
     #[error("{message}")]
     Timeout { message: String, retry_after_seconds: i32 },
+}
+
+/// kube's `NewForbidden` message: `forbidden: r`, `<res> is forbidden: r` or
+/// `<res> "<name>" is forbidden: r`.
+fn forbidden_message(resource: &GroupResource, name: &str, reason: &str) -> String {
+    if resource.group.is_empty() && resource.resource.is_empty() {
+        format!("forbidden: {reason}")
+    } else if name.is_empty() {
+        format!("{resource} is forbidden: {reason}")
+    } else {
+        format!("{resource} {name:?} is forbidden: {reason}")
+    }
 }
 
 /// kube's `utilerrors.Aggregate` text: one error alone, or `[a, b]`.
@@ -321,6 +334,21 @@ mod tests {
             "Operation cannot be fulfilled on pods \"p\": the object has been modified; please apply your changes to the latest version and try again"
         );
         assert_eq!(err.code(), 409);
+    }
+
+    #[test]
+    fn forbidden_drops_an_empty_name_and_resource_like_kube() {
+        let forbidden = |group: &str, resource: &str, name: &str| {
+            ApiError::Forbidden {
+                resource: GroupResource::new(group, resource),
+                name: name.into(),
+                reason: "r".into(),
+            }
+            .to_string()
+        };
+        assert_eq!(forbidden("", "pods", "p"), "pods \"p\" is forbidden: r");
+        assert_eq!(forbidden("capstan.dev", "pods", ""), "pods.capstan.dev is forbidden: r");
+        assert_eq!(forbidden("", "", ""), "forbidden: r");
     }
 
     #[test]

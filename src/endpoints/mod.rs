@@ -5,6 +5,7 @@
 //! kind is data — an [`ApiGroupInfo`] — never new routing code.
 
 pub mod request_info;
+pub mod status;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
