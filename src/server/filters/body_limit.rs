@@ -48,6 +48,9 @@ pub struct BodyLimit<S> {
     limit: u64,
 }
 
+/// Oversized bodies up to this many times the limit are drained before the 413 is sent.
+const DRAIN_FACTOR: u64 = 4;
+
 fn too_large(limit: u64) -> Response {
     ApiError::RequestEntityTooLarge(format!("Request entity too large: limit is {limit}"))
         .into_response()
@@ -74,8 +77,17 @@ where
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit) {
-            return Box::pin(async move { Ok(too_large(limit)) });
+        if let Some(len) = declared.filter(|len| *len > limit) {
+            return Box::pin(async move {
+                // Read (and drop) a moderately oversized body before answering: an HTTP/1.1
+                // client still writing it (kube-rs, hyper) would otherwise see a broken pipe
+                // instead of the 413. Bodies past the cap get the answer and a closed connection.
+                if len <= limit.saturating_mul(DRAIN_FACTOR) {
+                    let mut body = req.into_body();
+                    while let Some(Ok(_)) = body.frame().await {}
+                }
+                Ok(too_large(limit))
+            });
         }
         let exceeded = Arc::new(AtomicBool::new(false));
         let flag = exceeded.clone();
