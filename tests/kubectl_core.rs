@@ -24,9 +24,21 @@ spec:
     image: nginx:1.27
 "#;
 
+/// `kubectl create -f` of a manifest (no client-side OpenAPI validation yet).
+fn create_from(c: &Capstan, manifest: &str) {
+    c.kubectl_stdin_ok(&["create", "--validate=false", "-f", "-"], manifest);
+}
+
+fn create_namespace(c: &Capstan, name: &str) {
+    create_from(
+        c,
+        &format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"}}}}"#),
+    );
+}
+
 /// The whole kubectl tour of the acceptance criteria, on one server.
 fn kubectl_tour(c: &Capstan) {
-    c.kubectl_ok(&["create", "namespace", "tour"]);
+    create_namespace(c, "tour");
     let out = c.kubectl_ok(&["get", "namespaces"]);
     assert!(out.contains("tour"), "{out}");
 
@@ -172,7 +184,7 @@ fn kubectl_tour(c: &Capstan) {
 
 /// `kubectl get pods -w` in one process sees a pod created by another.
 fn watch_sees_other_shell(c: &Capstan) {
-    c.kubectl_ok(&["create", "namespace", "watched"]);
+    create_namespace(c, "watched");
     let mut child = Command::new("kubectl")
         .arg(format!("--kubeconfig={}", c.kubeconfig.display()))
         .args(["get", "pods", "-n", "watched", "-w", "--no-headers"])
@@ -204,25 +216,16 @@ fn watch_sees_other_shell(c: &Capstan) {
 
 /// Objects survive a restart.
 fn restart_keeps_objects(c: &mut Capstan) {
-    c.kubectl_ok(&["create", "namespace", "durable"]);
+    create_namespace(c, "durable");
     c.kubectl_ok(&["run", "keeper", "--image=busybox", "-n", "durable"]);
-    c.kubectl_ok(&[
-        "create",
-        "configmap",
-        "settings",
-        "-n",
-        "durable",
-        "--from-literal=a=b",
-    ]);
-    c.kubectl_ok(&[
-        "create",
-        "secret",
-        "generic",
-        "token",
-        "-n",
-        "durable",
-        "--from-literal=t=s",
-    ]);
+    create_from(
+        c,
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings","namespace":"durable"},"data":{"a":"b"}}"#,
+    );
+    create_from(
+        c,
+        r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"token","namespace":"durable"},"stringData":{"t":"s"}}"#,
+    );
     let before = c.kubectl_ok(&[
         "get",
         "pod",
@@ -333,7 +336,7 @@ spec:
   - name: main
     image: busybox
 "#;
-    c.kubectl_stdin(&["create", "--validate=false", "-f", "-"], yaml);
+    c.kubectl_stdin_ok(&["create", "--validate=false", "-f", "-"], yaml);
     let table = c.kubectl_ok(&["get", "pods.capstan.dev"]);
     assert!(
         table.lines().next().unwrap_or_default().contains("READY"),

@@ -151,9 +151,19 @@ impl Capstan {
         kubectl_with(&self.kubeconfig, args, Some(stdin))
     }
 
+    /// Runs kubectl with `stdin` piped in and asserts success, returning stdout.
+    pub fn kubectl_stdin_ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.kubectl_stdin(args, stdin);
+        self.expect_success(args, out)
+    }
+
     /// Runs kubectl and asserts success, returning stdout.
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
         let out = self.kubectl(args);
+        self.expect_success(args, out)
+    }
+
+    fn expect_success(&self, args: &[&str], out: Output) -> String {
         assert!(
             out.status.success(),
             "kubectl {args:?} failed:\nstdout: {}\nstderr: {}\nserver log tail:\n{}",

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use super::image_ref::{ImageTag, image_tag};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EphemeralContainer, Lifecycle, PodSecurityContext, PodSpec,
-    Probe, ResourceRequirements, Volume,
+    Container, ContainerPort, EnvVar, EphemeralContainer, HostIP, Lifecycle, PodIP,
+    PodSecurityContext, PodSpec, PodStatus, Probe, ResourceRequirements, Volume,
 };
 
 /// kube's `DefaultTerminationGracePeriodSeconds`.
@@ -67,6 +67,23 @@ pub fn default_pod_spec(spec: &mut PodSpec) {
     }
     for c in spec.ephemeral_containers.iter_mut().flatten() {
         default_ephemeral_container(c);
+    }
+}
+
+/// Keeps `podIP`/`podIPs` and `hostIP`/`hostIPs` in step, as kube's v1 conversion does: a client
+/// that sets only `podIP` gets `podIPs: [{ip}]` (the IP column reads `podIPs`), and one that sets
+/// only `podIPs` gets `podIP` from its first entry.
+pub fn sync_pod_ips(status: &mut PodStatus) {
+    let singular = |ip: &Option<String>| ip.as_deref().filter(|s| !s.is_empty()).map(String::from);
+    match (singular(&status.pod_ip), status.pod_ips.as_deref()) {
+        (Some(ip), None | Some([])) => status.pod_ips = Some(vec![PodIP { ip }]),
+        (None, Some([first, ..])) => status.pod_ip = Some(first.ip.clone()),
+        _ => {}
+    }
+    match (singular(&status.host_ip), status.host_ips.as_deref()) {
+        (Some(ip), None | Some([])) => status.host_ips = Some(vec![HostIP { ip }]),
+        (None, Some([first, ..])) => status.host_ip = Some(first.ip.clone()),
+        _ => {}
     }
 }
 
@@ -367,6 +384,29 @@ mod tests {
         assert_eq!(s.termination_grace_period_seconds, Some(0));
         assert_eq!(s.enable_service_links, Some(false));
         assert_eq!(s.containers[0].image_pull_policy.as_deref(), Some("Never"));
+    }
+
+    #[test]
+    fn pod_ips_follow_pod_ip_and_back() {
+        let mut status = PodStatus {
+            pod_ip: Some("10.0.0.7".into()),
+            ..Default::default()
+        };
+        sync_pod_ips(&mut status);
+        assert_eq!(
+            status.pod_ips,
+            Some(vec![PodIP {
+                ip: "10.0.0.7".into()
+            }])
+        );
+        let mut status = PodStatus {
+            host_ips: Some(vec![HostIP {
+                ip: "192.168.0.2".into(),
+            }]),
+            ..Default::default()
+        };
+        sync_pod_ips(&mut status);
+        assert_eq!(status.host_ip.as_deref(), Some("192.168.0.2"));
     }
 
     #[test]

@@ -92,6 +92,9 @@ impl PodObject for CapstanPod {
 /// Scheme defaulting shared by the pod strategies.
 fn apply_defaults<T: PodObject>(obj: &mut T) {
     defaults::default_pod_spec(obj.pod_spec_mut());
+    if let Some(status) = obj.pod_status_mut().as_mut() {
+        defaults::sync_pod_ips(status);
+    }
 }
 
 /// The spec of `obj`, or the empty spec.
