@@ -1,1 +1,3 @@
 //! The generic API server: configuration, filter chain, non-API routes, hooks, TLS serving.
+
+pub mod openapi;

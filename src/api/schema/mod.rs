@@ -20,7 +20,7 @@ mod extensions;
 mod normalize;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 
+/// The core kinds plus a `capstan.dev/v1` Pod shaped like Capstan's own; shared with the tests
+/// of the modules built on the model.
+pub(crate) fn model() -> &'static SchemaModel {
+    &MODEL
+}
+
 static MODEL: LazyLock<SchemaModel> = LazyLock::new(|| {
     SchemaModelBuilder::with_core_kinds()
         .add_kind::<TestPod>("capstan.dev", "v1", "Pod")
