@@ -8,6 +8,7 @@
 //! kube-openapi computes them), and `server::openapi` only serves them.
 
 mod operations;
+mod params;
 mod v2;
 mod v3;
 
