@@ -8,7 +8,8 @@
 //! published OpenAPI spec for v1.37.
 //!
 //! The model is built once at start and shared (`Arc<SchemaModel>`); lookups are cheap and never
-//! allocate on the hot path. [`SchemaModelBuilder`] builds it.
+//! allocate on the hot path. [`SchemaModelBuilder`] builds it; [`validate`] finds unknown and
+//! duplicate fields in request bodies.
 //!
 //! Every position has a type name: named definitions keep kube's names, and everything else gets
 //! a synthetic one — `#string`, `#integer`, `#number`, `#boolean`, `#int-or-string`, `#untyped`
@@ -18,6 +19,7 @@
 mod builder;
 mod extensions;
 mod normalize;
+pub mod validate;
 
 #[cfg(test)]
 pub(crate) mod tests;
