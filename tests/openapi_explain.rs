@@ -13,31 +13,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use capstan::api::openapi::{OpenApiDocs, ServedResource, ServedSubresource};
 use capstan::api::schema::SchemaModelBuilder;
+use capstan::api::types::CapstanPod;
 use capstan::server::openapi::openapi_router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use hyper_util::service::TowerToHyperService;
-use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
-use kube::CustomResource;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-
-/// Shaped like Capstan's own capstan.dev/v1 Pod.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, JsonSchema)]
-#[kube(
-    group = "capstan.dev",
-    version = "v1",
-    kind = "Pod",
-    root = "CapstanPod",
-    namespaced,
-    status = "PodStatus"
-)]
-#[serde(transparent)]
-struct CapstanPodSpec {
-    pod: PodSpec,
-}
 
 fn served(group: &str, plural: &str, kind: &str) -> ServedResource {
     let verbs = [

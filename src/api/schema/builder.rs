@@ -91,6 +91,11 @@ impl SchemaModelBuilder {
     /// kube-shaped (a kube-derive root such as `CapstanPod`) is renamed the way kube names custom
     /// resources: reversed group, version, kind (`dev.capstan.v1.Pod`). Roots get `apiVersion`,
     /// `kind` and `metadata` properties if their schema omits them (kube-derive skips them).
+    ///
+    /// A subresource whose body is a core type in another group registers that type under the
+    /// group's own GVK too, e.g. capstan.dev's `pods/binding`:
+    /// `.add_kind::<Binding>("capstan.dev", "v1", "Binding")` (the definition is shared and lists
+    /// both GVKs).
     #[must_use]
     pub fn add_kind<T: JsonSchema + ?Sized>(
         mut self,

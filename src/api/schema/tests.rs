@@ -2,41 +2,22 @@
 
 use std::sync::LazyLock;
 
-use k8s_openapi::api::core::v1::{PodSpec, PodStatus};
-use kube::CustomResource;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::api::types::CapstanPod;
 
-/// The core kinds plus a `capstan.dev/v1` Pod shaped like Capstan's own; shared with the tests
-/// of the modules built on the model.
+/// The core kinds plus Capstan's own `capstan.dev/v1` Pod; shared with the tests of the modules
+/// built on the model.
 pub(crate) fn model() -> &'static SchemaModel {
     &MODEL
 }
 
 static MODEL: LazyLock<SchemaModel> = LazyLock::new(|| {
     SchemaModelBuilder::with_core_kinds()
-        .add_kind::<TestPod>("capstan.dev", "v1", "Pod")
+        .add_kind::<CapstanPod>("capstan.dev", "v1", "Pod")
         .build()
 });
-
-/// Shaped like Capstan's own `capstan.dev/v1` Pod (src/api/types.rs): a kube-derive root whose
-/// spec is a documented newtype over the core PodSpec.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, JsonSchema)]
-#[kube(
-    group = "capstan.dev",
-    version = "v1",
-    kind = "Pod",
-    root = "TestPod",
-    namespaced,
-    status = "PodStatus"
-)]
-#[serde(transparent)]
-struct TestPodSpec {
-    /// The core/v1 spec itself.
-    pod: PodSpec,
-}
 
 fn core(kind: &str) -> TypeRef<'static> {
     MODEL.for_kind("", "v1", kind).unwrap()
@@ -233,8 +214,8 @@ fn derived_kinds_get_custom_resource_names_and_the_envelope() {
         names,
         vec!["apiVersion", "kind", "metadata", "spec", "status"]
     );
-    // The documented newtype around PodSpec is an alias: it resolves to kube's PodSpec, so
-    // strategic merge patch sees the same extensions as for a core pod.
+    // CapstanPodSpec, a documented newtype around PodSpec, is an alias: it resolves to kube's
+    // PodSpec, so strategic merge patch sees the same extensions as for a core pod.
     let spec = pod.field("spec").unwrap();
     assert_eq!(spec.ty.name(), "io.k8s.api.core.v1.PodSpec");
     assert_eq!(
@@ -245,8 +226,8 @@ fn derived_kinds_get_custom_resource_names_and_the_envelope() {
         pod.field("metadata").unwrap().ty.name(),
         "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
     );
-    assert!(MODEL.definition("TestPodSpec").is_none());
-    assert!(MODEL.definition("TestPod").is_none());
+    assert!(MODEL.definition("CapstanPodSpec").is_none());
+    assert!(MODEL.definition("CapstanPod").is_none());
     let schema = pod.openapi_schema().unwrap();
     assert!(schema.get("required").is_none(), "{schema}");
     assert_eq!(
