@@ -394,6 +394,14 @@ fn definitions_carry_group_version_kinds_and_extensions() {
         defs["io.k8s.api.core.v1.PodList"]["x-kubernetes-group-version-kind"][0]["kind"],
         "PodList"
     );
+    // A core type serving another group's subresource lists both kinds.
+    assert_eq!(
+        defs["io.k8s.api.core.v1.Binding"]["x-kubernetes-group-version-kind"],
+        serde_json::json!([
+            {"group": "", "version": "v1", "kind": "Binding"},
+            {"group": "capstan.dev", "version": "v1", "kind": "Binding"}
+        ])
+    );
     let containers = &defs["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
     assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
     assert_eq!(containers["x-kubernetes-list-type"], "map");

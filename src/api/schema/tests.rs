@@ -16,6 +16,7 @@ pub(crate) fn model() -> &'static SchemaModel {
 static MODEL: LazyLock<SchemaModel> = LazyLock::new(|| {
     SchemaModelBuilder::with_core_kinds()
         .add_kind::<CapstanPod>("capstan.dev", "v1", "Pod")
+        .add_kind::<k8s_openapi::api::core::v1::Binding>("capstan.dev", "v1", "Binding")
         .build()
 });
 
