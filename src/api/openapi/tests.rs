@@ -79,7 +79,7 @@ pub(crate) fn served() -> Vec<ServedResource> {
 }
 
 static DOCS: LazyLock<OpenApiDocs> =
-    LazyLock::new(|| OpenApiDocs::build(schema::tests::model(), &served()).unwrap());
+    LazyLock::new(|| OpenApiDocs::build(schema::test_model(), &served()).unwrap());
 
 fn parse(doc: &OpenApiDocument) -> Value {
     serde_json::from_slice(doc.json()).unwrap()
@@ -464,7 +464,7 @@ fn index_points_at_each_document_with_its_hash() {
 
 #[test]
 fn documents_are_deterministic() {
-    let again = OpenApiDocs::build(schema::tests::model(), &served()).unwrap();
+    let again = OpenApiDocs::build(schema::test_model(), &served()).unwrap();
     assert_eq!(again.v2().etag(), DOCS.v2().etag());
     assert_eq!(again.v3_index().json(), DOCS.v3_index().json());
 }
@@ -475,7 +475,7 @@ fn a_served_kind_without_a_schema_is_a_wiring_error() {
     resources[0]
         .subresources
         .push(sub("scale", "autoscaling", "Scale", &["get"]));
-    let err = OpenApiDocs::build(schema::tests::model(), &resources).unwrap_err();
+    let err = OpenApiDocs::build(schema::test_model(), &resources).unwrap_err();
     assert_eq!(
         err.to_string(),
         "no schema registered for autoscaling/v1 Scale"
@@ -488,7 +488,7 @@ fn verbs_decide_the_operations() {
     resources.truncate(1);
     resources[0].verbs = verbs(&["get", "list"]);
     resources[0].subresources.clear();
-    let docs = OpenApiDocs::build(schema::tests::model(), &resources).unwrap();
+    let docs = OpenApiDocs::build(schema::test_model(), &resources).unwrap();
     let doc = parse(docs.v2());
     let paths = doc["paths"].as_object().unwrap();
     let item = &paths["/api/v1/namespaces/{namespace}/pods/{name}"];

@@ -19,14 +19,20 @@
 mod builder;
 mod extensions;
 mod normalize;
-pub mod validate;
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 use std::collections::BTreeMap;
 
 pub use builder::SchemaModelBuilder;
+
+pub mod validate;
+
+/// The core kinds plus Capstan's own `capstan.dev/v1` Pod, for the tests of modules built on the
+/// model.
+#[cfg(test)]
+pub(crate) use tests::model as test_model;
 
 /// `x-kubernetes-patch-strategy` values (comma-separated in the spec).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::api::schema::tests::model;
+use crate::api::schema::test_model as model;
 
 fn core(kind: &str) -> TypeRef<'static> {
     model().for_kind("", "v1", kind).unwrap()
