@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod controlplane;
 pub mod endpoints;
 pub mod observability;
 pub mod registry;

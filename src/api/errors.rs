@@ -75,8 +75,9 @@ pub enum ApiError {
     /// 401: no acceptable credentials.
     #[error("Unauthorized")]
     Unauthorized,
-    /// 403 on a resource: `<res> "<name>" is forbidden: <reason>`.
-    #[error("{resource} {name:?} is forbidden: {reason}")]
+    /// 403 on a resource: `<res> "<name>" is forbidden: <reason>` (kube's `NewForbidden`, which
+    /// drops the name when empty and the resource too for non-resource paths).
+    #[error("{}", forbidden_message(resource, name, reason))]
     Forbidden {
         resource: GroupResource,
         name: String,
@@ -163,6 +164,17 @@ pub enum ApiError {
 
 /// kube's message for an expired continue token when a fresh one can be given.
 const INCONSISTENT_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+/// kube's `NewForbidden` message: `forbidden: r`, `<res> is forbidden: r` or
+/// `<res> "<name>" is forbidden: r`.
+fn forbidden_message(resource: &GroupResource, name: &str, reason: &str) -> String {
+    if resource.group.is_empty() && resource.resource.is_empty() {
+        format!("forbidden: {reason}")
+    } else if name.is_empty() {
+        format!("{resource} is forbidden: {reason}")
+    } else {
+        format!("{resource} {name:?} is forbidden: {reason}")
+    }
+}
 
 /// kube's `utilerrors.Aggregate` text: one error alone, or `[a, b]`.
 fn aggregate(causes: &[FieldError]) -> String {
@@ -432,6 +444,24 @@ mod tests {
         );
         let causes = status.details.unwrap().causes.unwrap();
         assert_eq!(causes[0].reason.as_deref(), Some("ResourceVersionTooLarge"));
+    }
+
+    #[test]
+    fn forbidden_drops_an_empty_name_and_resource_like_kube() {
+        let forbidden = |group: &str, resource: &str, name: &str| {
+            ApiError::Forbidden {
+                resource: GroupResource::new(group, resource),
+                name: name.into(),
+                reason: "r".into(),
+            }
+            .to_string()
+        };
+        assert_eq!(forbidden("", "pods", "p"), "pods \"p\" is forbidden: r");
+        assert_eq!(
+            forbidden("capstan.dev", "pods", ""),
+            "pods.capstan.dev is forbidden: r"
+        );
+        assert_eq!(forbidden("", "", ""), "forbidden: r");
     }
 
     #[test]

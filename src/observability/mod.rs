@@ -1,1 +1,23 @@
 //! Logs now; traces (OTLP) and `/metrics` later.
+
+use tracing_subscriber::EnvFilter;
+
+/// Sets up logging to stderr, filtered by `RUST_LOG` (default `info`), so the binary and the
+/// tests log the same way. Safe to call more than once: later calls keep the first setup.
+pub fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _already_set = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn initialising_twice_is_harmless() {
+        super::init_logging();
+        super::init_logging();
+        assert!(tracing::enabled!(tracing::Level::INFO) || std::env::var("RUST_LOG").is_ok());
+    }
+}

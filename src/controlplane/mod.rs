@@ -1,0 +1,150 @@
+//! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
+//! backend, the core/v1 and capstan.dev/v1 groups, admission, and the post-start hooks that
+//! bootstrap namespaces and compact history.
+//!
+//! This is the one place that names concrete kinds; the server, endpoints, store and storage
+//! below it are generic.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::api::ApiError;
+use crate::api::options::WriteOptions;
+use crate::auth::admission::{AdmissionChain, NamespaceLifecycle};
+use crate::auth::{Admit, UserInfo};
+use crate::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
+use crate::registry::{RequestContext, Rest, capstan, core};
+use crate::server::config::CompletedConfig;
+use crate::server::options::Options;
+use crate::server::{GenericApiServer, shutdown_signal};
+use crate::storage::SharedStorage;
+use crate::storage::backend::{self, Backend};
+use crate::storage::compactor::spawn_compactor;
+
+/// Namespaces that exist from the first start (DECISIONS.md), as kube's system namespaces
+/// controller creates them.
+pub const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
+/// The embedded store's file under `--data-dir`.
+const EMBEDDED_FILE: &str = "capstan.redb";
+
+/// Runs Capstan from command-line options until SIGTERM/SIGINT.
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let config = tokio::task::spawn_blocking(move || options.into_config().complete())
+        .await
+        .context("completing the configuration")??;
+    let storage = open_storage(&config).await?;
+    build(config, storage).run(shutdown_signal()).await
+}
+
+/// Opens the backend the flags ask for: etcd with `--etcd-servers`, else the embedded store.
+pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStorage> {
+    let servers = &config.storage().etcd_servers;
+    let backend = if servers.is_empty() {
+        Backend::Embedded {
+            path: config.data_dir().join(EMBEDDED_FILE),
+        }
+    } else {
+        Backend::Etcd {
+            endpoints: servers.clone(),
+        }
+    };
+    backend::open(backend.clone())
+        .await
+        .with_context(|| format!("opening storage ({backend:?})"))
+}
+
+/// The standalone server over `storage`: both API groups, NamespaceLifecycle admission, the
+/// `etcd` health check, and the bootstrap and compaction hooks.
+pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServer {
+    let prefix = config.storage().etcd_prefix.clone();
+    let admission: Arc<dyn Admit> = Arc::new(AdmissionChain::new(vec![Arc::new(
+        NamespaceLifecycle::new(storage.clone(), &prefix),
+    )]));
+
+    let namespaces = core::namespace::namespace_storage(storage.clone(), &prefix);
+    let mut core_resources: BTreeMap<String, Arc<dyn Rest>> = BTreeMap::new();
+    core_resources.insert("namespaces".into(), namespaces.clone());
+    core_resources.insert(
+        "configmaps".into(),
+        core::configmap::configmap_storage(storage.clone(), &prefix),
+    );
+    core_resources.insert(
+        "secrets".into(),
+        core::secret::secret_storage(storage.clone(), &prefix),
+    );
+    core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
+
+    let mut installer = Installer::new(admission.clone());
+    installer.install_legacy_group(ApiGroupInfo {
+        group: String::new(),
+        versions: vec![ApiVersionInfo {
+            version: "v1".into(),
+            resources: core_resources,
+        }],
+    });
+    installer.install_group(ApiGroupInfo {
+        group: "capstan.dev".into(),
+        versions: vec![ApiVersionInfo {
+            version: "v1".into(),
+            resources: capstan::pod_storage(storage.clone(), &prefix),
+        }],
+    });
+
+    let compaction_interval = config.storage().compaction_interval;
+    let mut server = GenericApiServer::new(config, installer.into_router());
+    server.add_index_paths(
+        [
+            "/api",
+            "/api/v1",
+            "/apis",
+            "/apis/capstan.dev",
+            "/apis/capstan.dev/v1",
+        ]
+        .map(String::from),
+    );
+    let health_storage = storage.clone();
+    server.add_health_check("etcd", move || {
+        let storage = health_storage.clone();
+        async move { storage.health().await.map_err(anyhow::Error::from) }
+    });
+    server.add_post_start_hook("start-system-namespaces-controller", move |_| async move {
+        ensure_system_namespaces(namespaces.as_ref(), admission).await
+    });
+    server.add_post_start_hook("start-storage-compactor", move |_| async move {
+        // runs for the life of the process; the hook itself is done once it is started
+        drop(spawn_compactor(storage, compaction_interval));
+        Ok(())
+    });
+    server
+}
+
+/// Creates the system namespaces that do not exist yet.
+async fn ensure_system_namespaces(
+    namespaces: &dyn Rest,
+    admission: Arc<dyn Admit>,
+) -> anyhow::Result<()> {
+    let ctx = RequestContext {
+        namespace: None,
+        user: UserInfo {
+            name: "system:apiserver".into(),
+            groups: vec![crate::auth::SYSTEM_MASTERS.into()],
+            ..Default::default()
+        },
+        admission,
+    };
+    for name in SYSTEM_NAMESPACES {
+        let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        match namespaces
+            .create(&ctx, None, object, &WriteOptions::default())
+            .await
+        {
+            Ok(_) | Err(ApiError::AlreadyExists { .. }) => {}
+            Err(err) => anyhow::bail!("creating namespace {name}: {err}"),
+        }
+    }
+    Ok(())
+}

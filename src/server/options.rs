@@ -1,0 +1,175 @@
+//! Command-line flags, named after kube-apiserver's wherever the meaning is the same, so that
+//! anyone who has run kube-apiserver can run Capstan without a manual.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use super::config::{AuthnConfig, Config, LimitsConfig, ServingConfig, StorageConfig, defaults};
+use super::duration::GoDuration;
+
+/// Capstan's flags. Parse with `Options::parse()`, then turn into a [`Config`] with
+/// [`Options::into_config`]; every default lives in [`defaults`].
+///
+/// ```
+/// use clap::Parser;
+/// use capstan::server::options::Options;
+/// let opts = Options::try_parse_from(["capstan", "--secure-port=8443", "--request-timeout=30s"]).unwrap();
+/// let config = opts.into_config();
+/// assert_eq!(config.serving.secure_port, 8443);
+/// assert_eq!(config.limits.request_timeout.as_secs(), 30);
+/// ```
+#[derive(Clone, Debug, Parser)]
+#[command(name = "capstan", version, about = "A Kubernetes API server")]
+pub struct Options {
+    /// The port on which to serve HTTPS with authentication and authorization.
+    #[arg(long, default_value_t = defaults::SECURE_PORT)]
+    pub secure_port: u16,
+
+    /// The IP address on which to listen for the --secure-port port.
+    #[arg(long, default_value_t = defaults::BIND_ADDRESS)]
+    pub bind_address: IpAddr,
+
+    /// File containing the default x509 certificate for HTTPS (CA cert, if any, concatenated
+    /// after server cert). If unset, a certificate signed by Capstan's own CA is generated under
+    /// <data-dir>/pki.
+    #[arg(long, requires = "tls_private_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// File containing the default x509 private key matching --tls-cert-file.
+    #[arg(long, requires = "tls_cert_file")]
+    pub tls_private_key_file: Option<PathBuf>,
+
+    /// If set, any request presenting a client certificate signed by one of the authorities in
+    /// this file is authenticated with an identity corresponding to the CommonName of the client
+    /// certificate (in addition to Capstan's own generated CA).
+    #[arg(long)]
+    pub client_ca_file: Option<PathBuf>,
+
+    /// List of etcd servers to connect with (scheme://ip:port), comma separated. Without it,
+    /// Capstan stores data in an embedded database under --data-dir.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+
+    /// The prefix to prepend to all resource paths in etcd.
+    #[arg(long, default_value = defaults::ETCD_PREFIX)]
+    pub etcd_prefix: String,
+
+    /// The interval of compaction requests. If 0, compaction from the apiserver is disabled.
+    #[arg(long, default_value_t = GoDuration(defaults::COMPACTION_INTERVAL))]
+    pub etcd_compaction_interval: GoDuration,
+
+    /// The maximum number of non-mutating requests in flight at a given time. When the server
+    /// exceeds this, it rejects requests. Zero for no limit.
+    #[arg(long, default_value_t = defaults::MAX_REQUESTS_INFLIGHT)]
+    pub max_requests_inflight: usize,
+
+    /// The maximum number of mutating requests in flight at a given time. When the server exceeds
+    /// this, it rejects requests. Zero for no limit.
+    #[arg(long, default_value_t = defaults::MAX_MUTATING_REQUESTS_INFLIGHT)]
+    pub max_mutating_requests_inflight: usize,
+
+    /// An optional field indicating the duration a handler must keep a request open before timing
+    /// it out. This is the default request timeout for requests but may be overridden by flags
+    /// such as --min-request-timeout for specific types of requests.
+    #[arg(long, default_value_t = GoDuration(defaults::REQUEST_TIMEOUT))]
+    pub request_timeout: GoDuration,
+
+    /// Time to delay the termination: /readyz reports failure during this time while requests
+    /// are still served, so that load balancers stop sending new traffic first.
+    #[arg(long, default_value_t = GoDuration(defaults::SHUTDOWN_DELAY))]
+    pub shutdown_delay_duration: GoDuration,
+
+    /// Directory for Capstan's own state: generated certificates (pki/), the admin kubeconfig
+    /// and the embedded database.
+    #[arg(long, default_value = defaults::DATA_DIR)]
+    pub data_dir: PathBuf,
+}
+
+impl Options {
+    /// Groups the flags by concern. Nothing can fail here: clap already checked types and the
+    /// cert/key pairing; file contents are read by [`Config::complete`].
+    pub fn into_config(self) -> Config {
+        Config {
+            data_dir: self.data_dir,
+            serving: ServingConfig {
+                bind_address: self.bind_address,
+                secure_port: self.secure_port,
+                tls_cert_file: self.tls_cert_file,
+                tls_private_key_file: self.tls_private_key_file,
+                shutdown_delay: self.shutdown_delay_duration.0,
+            },
+            authn: AuthnConfig {
+                client_ca_file: self.client_ca_file,
+            },
+            storage: StorageConfig {
+                etcd_servers: self.etcd_servers,
+                etcd_prefix: self.etcd_prefix,
+                compaction_interval: self.etcd_compaction_interval.0,
+            },
+            limits: LimitsConfig {
+                max_requests_inflight: self.max_requests_inflight,
+                max_mutating_requests_inflight: self.max_mutating_requests_inflight,
+                request_timeout: self.request_timeout.0,
+                ..LimitsConfig::default()
+            },
+            ..Config::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn defaults_match_kube_apiserver_and_decisions() {
+        let config = Options::try_parse_from(["capstan"]).unwrap().into_config();
+        assert_eq!(config.serving.secure_port, 6443);
+        assert_eq!(config.serving.bind_address.to_string(), "127.0.0.1");
+        assert_eq!(config.storage.etcd_prefix, "/capstan");
+        assert_eq!(config.storage.compaction_interval, Duration::from_secs(300));
+        assert_eq!(config.limits.max_requests_inflight, 400);
+        assert_eq!(config.limits.max_mutating_requests_inflight, 200);
+        assert_eq!(config.limits.request_timeout, Duration::from_secs(60));
+        assert_eq!(config.data_dir, PathBuf::from("./capstan-data"));
+        assert!(config.storage.etcd_servers.is_empty());
+        // The flag defaults and Config::default() are the same values.
+        assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn parses_kube_style_values() {
+        let opts = Options::try_parse_from([
+            "capstan",
+            "--etcd-servers=http://127.0.0.1:2379,http://127.0.0.1:22379",
+            "--etcd-compaction-interval=1h30m",
+            "--shutdown-delay-duration=2.5s",
+            "--bind-address=0.0.0.0",
+        ])
+        .unwrap();
+        assert_eq!(
+            opts.etcd_servers,
+            ["http://127.0.0.1:2379", "http://127.0.0.1:22379"]
+        );
+        let config = opts.into_config();
+        assert_eq!(
+            config.storage.compaction_interval,
+            Duration::from_secs(5400)
+        );
+        assert_eq!(config.serving.shutdown_delay, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn rejects_a_cert_without_its_key_and_bad_durations() {
+        assert!(Options::try_parse_from(["capstan", "--tls-cert-file=a.crt"]).is_err());
+        assert!(Options::try_parse_from(["capstan", "--request-timeout=60"]).is_err());
+        assert!(
+            Options::try_parse_from(["capstan", "--tls-cert-file=a", "--tls-private-key-file=b"])
+                .is_ok()
+        );
+    }
+}
