@@ -1,11 +1,12 @@
 //! IO-free API machinery: errors, field errors, resource descriptors, request options, selectors,
-//! hand-written wire types (Table) and validation helpers.
+//! hand-written wire types (Table), the schema model and OpenAPI documents, and validation helpers.
 //!
 //! Nothing here touches the network, the disk or tokio; everything is unit-tested in place.
 
 pub mod errors;
 pub mod field;
 pub mod meta;
+pub mod openapi;
 pub mod options;
 pub mod quantity;
 pub mod schema;

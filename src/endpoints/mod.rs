@@ -16,6 +16,7 @@ pub mod negotiation;
 pub mod query;
 pub mod request_info;
 pub mod response;
+mod served;
 pub mod status;
 pub mod table;
 

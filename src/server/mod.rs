@@ -20,6 +20,7 @@ pub mod health;
 pub mod hooks;
 pub mod kubeconfig;
 pub mod lifecycle;
+pub mod openapi;
 pub mod options;
 pub mod routes;
 mod serve;
