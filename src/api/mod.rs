@@ -7,6 +7,7 @@ pub mod errors;
 pub mod field;
 pub mod meta;
 pub mod options;
+pub mod patch;
 pub mod schema;
 pub mod selectors;
 pub mod table;

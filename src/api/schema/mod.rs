@@ -12,6 +12,9 @@
 
 use std::collections::BTreeMap;
 
+#[cfg(test)]
+mod test_support;
+
 /// `x-kubernetes-patch-strategy` values (comma-separated in the spec).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PatchStrategy {
