@@ -20,6 +20,7 @@ impl SchemaModel {
                 .map(|(p, ty, ext)| (p.to_string(), (ty.to_string(), ext)))
                 .collect(),
             element: element.map(str::to_string),
+            ..Definition::default()
         };
         self.definitions.insert(name.to_string(), def);
     }
