@@ -8,12 +8,25 @@
 //! published OpenAPI spec for v1.37.
 //!
 //! The model is built once at start and shared (`Arc<SchemaModel>`); lookups are cheap and never
-//! allocate on the hot path.
+//! allocate on the hot path. [`SchemaModelBuilder`] builds it.
+//!
+//! Every position has a type name: named definitions keep kube's names, and everything else gets
+//! a synthetic one — `#string`, `#integer`, `#number`, `#boolean`, `#int-or-string`, `#untyped`
+//! for scalars and untyped values, `[]<item>` for lists, `map[string]<value>` for maps and
+//! `<parent>/<property>` for inline objects.
 
-use std::collections::BTreeMap;
+mod builder;
+mod extensions;
+mod normalize;
 
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+pub use builder::SchemaModelBuilder;
 
 /// `x-kubernetes-patch-strategy` values (comma-separated in the spec).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +93,12 @@ struct Definition {
     properties: BTreeMap<String, (String, FieldExtensions)>,
     /// element (list) or value (map) type name
     element: Option<String>,
+    /// `x-kubernetes-map-type` on the definition itself (atomic structs such as
+    /// `LocalObjectReference`).
+    map_type: Option<MapType>,
+    /// The OpenAPI schema of a named definition (`$ref`s read `#/definitions/<name>`, kube's
+    /// extensions included); `None` for synthetic names.
+    schema: Option<serde_json::Value>,
 }
 
 /// A position in the model: a type, by name.
@@ -110,6 +129,15 @@ impl SchemaModel {
         let (name, _) = self.definitions.get_key_value(name)?;
         Some(TypeRef { model: self, name })
     }
+
+    /// Every registered kind as ((group, version, kind), root type), sorted; the OpenAPI documents
+    /// put `x-kubernetes-group-version-kind` on these roots.
+    pub fn kinds(&self) -> impl Iterator<Item = ((&str, &str, &str), TypeRef<'_>)> + '_ {
+        self.kinds.iter().filter_map(|((g, v, k), name)| {
+            let ty = self.definition(name)?;
+            Some(((g.as_str(), v.as_str(), k.as_str()), ty))
+        })
+    }
 }
 
 impl<'a> TypeRef<'a> {
@@ -125,6 +153,19 @@ impl<'a> TypeRef<'a> {
     /// What kind of value lives here.
     pub fn shape(&self) -> Shape {
         self.def().and_then(|d| d.shape).unwrap_or(Shape::Untyped)
+    }
+
+    /// `x-kubernetes-map-type` declared on the type itself: `Atomic` structs (`ObjectReference`,
+    /// `LabelSelector`, …) are replaced whole by apply and strategic merge patch wherever they
+    /// appear. Property-level map types are in [`FieldRef::ext`].
+    pub fn map_type(&self) -> Option<MapType> {
+        self.def().and_then(|d| d.map_type)
+    }
+
+    /// The OpenAPI schema of a named definition, as the documents serve it (`$ref`s read
+    /// `#/definitions/<name>`); `None` for synthetic types.
+    pub fn openapi_schema(&self) -> Option<&'a serde_json::Value> {
+        self.def().and_then(|d| d.schema.as_ref())
     }
 
     /// A property of an object type.
