@@ -21,6 +21,8 @@ mod updater;
 #[cfg(test)]
 mod apply_tests;
 #[cfg(test)]
+mod real_schema_tests;
+#[cfg(test)]
 mod strategic_tests;
 #[cfg(test)]
 pub(crate) mod test_schema;

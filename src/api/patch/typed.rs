@@ -86,9 +86,11 @@ impl<'a> Node<'a> {
                 Some(_) => Atom::Scalar,
             };
         };
+        // `x-kubernetes-map-type: atomic` on the field or on the type itself (`LabelSelector`).
         let atomic_map = self
             .ext
-            .is_some_and(|e| e.map_type == Some(MapType::Atomic));
+            .is_some_and(|e| e.map_type == Some(MapType::Atomic))
+            || ty.map_type() == Some(MapType::Atomic);
         match ty.shape() {
             Shape::Object => Atom::Map {
                 atomic: atomic_map,
