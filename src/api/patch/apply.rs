@@ -321,10 +321,10 @@ fn update_last_applied(object: &mut Value, config: &Value) {
         return;
     }
     let mut last = config.clone();
-    if let Some(meta) = last.get_mut("metadata").and_then(Value::as_object_mut) {
-        if let Some(Value::Object(annotations)) = meta.get_mut("annotations") {
-            annotations.remove(LAST_APPLIED_ANNOTATION);
-        }
+    if let Some(meta) = last.get_mut("metadata").and_then(Value::as_object_mut)
+        && let Some(Value::Object(annotations)) = meta.get_mut("annotations")
+    {
+        annotations.remove(LAST_APPLIED_ANNOTATION);
     }
     let encoded = format!("{}\n", go_json(&last));
     if let Some(Value::Object(annotations)) = object.pointer_mut("/metadata/annotations") {

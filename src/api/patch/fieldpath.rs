@@ -411,7 +411,7 @@ impl FieldSet {
             out.insert(".".into(), Value::Object(Map::new()));
         }
         for m in &self.members {
-            if !self.children.get(m).is_some_and(|c| !c.is_empty()) {
+            if self.children.get(m).is_none_or(|c| c.is_empty()) {
                 out.insert(m.to_fields_key(), Value::Object(Map::new()));
             }
         }
@@ -553,7 +553,7 @@ mod tests {
 
     #[test]
     fn element_order_matches_structured_merge_diff() {
-        let mut v = vec![
+        let mut v = [
             PathElement::Index(0),
             PathElement::Value(json!("a")),
             key("name", json!("b")),

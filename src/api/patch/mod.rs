@@ -57,6 +57,8 @@ mod typed_ops;
 mod updater;
 
 #[cfg(test)]
+mod apply_edge_tests;
+#[cfg(test)]
 mod apply_tests;
 #[cfg(test)]
 mod real_schema_tests;

@@ -215,10 +215,8 @@ pub(super) fn merge_map(
             continue;
         }
         let Some(orig) = original.remove(&key) else {
-            if !is_delete_list {
-                if let Some(v) = clean_value(patch_v) {
-                    original.insert(key, v);
-                }
+            if !is_delete_list && let Some(v) = clean_value(patch_v) {
+                original.insert(key, v);
             }
             continue;
         };

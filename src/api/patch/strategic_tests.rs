@@ -384,3 +384,36 @@ fn type_changes_replace_and_null_patch_is_a_no_op() {
     assert_eq!(out["spec"]["nodeSelector"], "weird");
     assert_eq!(ok(pod(), Value::Null), pod());
 }
+
+#[test]
+fn replace_strategy_fields_take_the_patch_whole() {
+    let live = json!({"spec": {"replaced": {"a": "1", "b": "2"}, "nodeSelector": {"a": "1"}}});
+    let out = ok(
+        live,
+        json!({"spec": {"replaced": {"c": "3"}, "nodeSelector": {"c": "3"}}}),
+    );
+    assert_eq!(out["spec"]["replaced"], json!({"c": "3"}));
+    // Strategic merge patch ignores map types: an atomic map still merges, as in kube.
+    assert_eq!(out["spec"]["nodeSelector"], json!({"a": "1", "c": "3"}));
+}
+
+#[test]
+fn retain_keys_must_be_a_list_and_errors_map_to_api_errors() {
+    let err = smp(
+        json!({"spec": {"volumes": [{"name": "v"}]}}),
+        json!({"spec": {"volumes": [{"name": "v", "$retainKeys": "name"}]}}),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), 400);
+    assert_eq!(err.clone().into_api_error().code(), 400);
+    assert_eq!(
+        PatchError::Unprocessable("x".into())
+            .into_api_error()
+            .code(),
+        422
+    );
+    assert_eq!(
+        PatchError::Internal("x".into()).into_api_error().code(),
+        500
+    );
+}

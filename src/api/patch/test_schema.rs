@@ -157,6 +157,15 @@ pub(crate) fn pod_model() -> SchemaModel {
             ("dnsPolicy", "string", plain()),
             ("terminationGracePeriodSeconds", "integer", plain()),
             ("extra", "untyped", plain()),
+            // Not in kube's Pod: a map field with patch strategy `replace`, for the tests.
+            (
+                "replaced",
+                "map[string]string",
+                FieldExtensions {
+                    patch_strategy: vec![PatchStrategy::Replace],
+                    ..plain()
+                },
+            ),
         ],
     );
     obj(

@@ -54,15 +54,15 @@ fn compare_walk(
     let Some(atom) = ra.or(la) else {
         return;
     };
-    if let (Some(la), Some(ra)) = (la, ra) {
-        if !la.same_kind(&ra) {
-            // A type change: the position is modified; what was below is gone, what is below
-            // now is new.
-            c.modified.insert(path);
-            compare_children(la, l, None, path, c);
-            compare_children(ra, None, r, path, c);
-            return;
-        }
+    if let (Some(la), Some(ra)) = (la, ra)
+        && !la.same_kind(&ra)
+    {
+        // A type change: the position is modified; what was below is gone, what is below now
+        // is new.
+        c.modified.insert(path);
+        compare_children(la, l, None, path, c);
+        compare_children(ra, None, r, path, c);
+        return;
     }
     if is_leaf(&atom, l, r) {
         match (l, r) {

@@ -220,10 +220,10 @@ pub(crate) fn cap_update_managers(managers: &mut Managers) {
         let bucket = ManagerId::new("ancient-changes", Operation::Update, &entry.api_version, "");
         match first_of_version.get(&entry.api_version) {
             Some(first) => {
-                if !managers.contains_key(&bucket) {
-                    if let Some(moved) = managers.remove(first) {
-                        managers.insert(bucket.clone(), moved);
-                    }
+                if !managers.contains_key(&bucket)
+                    && let Some(moved) = managers.remove(first)
+                {
+                    managers.insert(bucket.clone(), moved);
                 }
                 let into = managers
                     .get(&bucket)
