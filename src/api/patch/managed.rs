@@ -42,19 +42,24 @@ pub(crate) struct ManagerId {
 }
 
 impl ManagerId {
+    /// The identity of a writer; an empty name becomes `unknown`, as kube names it.
     pub(crate) fn new(
         manager: &str,
         operation: Operation,
         api_version: &str,
         subresource: &str,
     ) -> Self {
+        let manager = if manager.is_empty() {
+            "unknown"
+        } else {
+            manager
+        };
+        Self::exact(manager, operation, api_version, subresource)
+    }
+
+    fn exact(manager: &str, operation: Operation, api_version: &str, subresource: &str) -> Self {
         Self {
-            manager: if manager.is_empty() {
-                "unknown"
-            } else {
-                manager
-            }
-            .to_string(),
+            manager: manager.to_string(),
             operation,
             api_version: match operation {
                 Operation::Apply => String::new(),
@@ -144,7 +149,8 @@ impl Managed {
                 .get("time")
                 .and_then(Value::as_str)
                 .and_then(|t| t.parse::<Timestamp>().ok());
-            let id = ManagerId::new(text("manager"), operation, api_version, text("subresource"));
+            // Stored names are kept as they are ("unknown" only names new writers).
+            let id = ManagerId::exact(text("manager"), operation, api_version, text("subresource"));
             out.entries.insert(
                 id,
                 ManagedEntry {
@@ -300,6 +306,14 @@ mod tests {
         );
         set_managed_fields(&mut obj, &[]);
         assert_eq!(obj, json!({"metadata": {"name": "p"}}));
+    }
+
+    #[test]
+    fn stored_names_are_kept_even_when_empty() {
+        let list = json!([{"manager": "", "operation": "Update", "apiVersion": "v1",
+                           "fieldsType": "FieldsV1", "fieldsV1": {"f:a": {}}}]);
+        let encoded = Managed::decode(&list).unwrap().encode();
+        assert_eq!(encoded[0].manager.as_deref(), Some(""));
     }
 
     #[test]
