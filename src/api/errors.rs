@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Status, StatusCause, StatusDetails};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    ListMeta, Status, StatusCause, StatusDetails,
+};
 
 use super::field::FieldError;
 
@@ -93,7 +95,7 @@ pub enum ApiError {
     #[error("the server could not find the requested resource")]
     NotFoundPath,
     /// 405: the resource does not support the verb.
-    #[error("{verb} is not supported on resources of kind {resource:?}")]
+    #[error("{verb} is not supported on resources of kind \"{resource}\"")]
     MethodNotSupported {
         resource: GroupResource,
         verb: String,
@@ -117,6 +119,11 @@ pub enum ApiError {
     /// 410: the requested revision was compacted (or a continue token expired).
     #[error("{message}")]
     Expired { message: String },
+    /// 410 for a `continue` token whose revision was compacted: kube's "inconsistent continue"
+    /// text, with a fresh token (continuing at the latest revision) in the Status's
+    /// `metadata.continue`.
+    #[error("{}", INCONSISTENT_CONTINUE)]
+    ExpiredContinue { continue_token: String },
     /// 413: the body is over the limit.
     #[error("{0}")]
     RequestEntityTooLarge(String),
@@ -142,6 +149,10 @@ pub enum ApiError {
     /// 503: storage or a dependency is unavailable.
     #[error("{0}")]
     ServiceUnavailable(String),
+    /// 504 for a read at a revision the store has not reached yet; the cause
+    /// `ResourceVersionTooLarge` tells client-go reflectors to relist.
+    #[error("Timeout: Too large resource version: {requested}, current: {current}")]
+    TooLargeResourceVersion { requested: i64, current: i64 },
     /// 504: the request ran out of time (`Timeout` reason).
     #[error("{message}")]
     Timeout {
@@ -149,6 +160,9 @@ pub enum ApiError {
         retry_after_seconds: i32,
     },
 }
+
+/// kube's message for an expired continue token when a fresh one can be given.
+const INCONSISTENT_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
 /// kube's `utilerrors.Aggregate` text: one error alone, or `[a, b]`.
 fn aggregate(causes: &[FieldError]) -> String {
@@ -195,14 +209,14 @@ impl ApiError {
             Self::MethodNotSupported { .. } => 405,
             Self::NotAcceptable(_) => 406,
             Self::AlreadyExists { .. } | Self::Conflict { .. } => 409,
-            Self::Expired { .. } => 410,
+            Self::Expired { .. } | Self::ExpiredContinue { .. } => 410,
             Self::RequestEntityTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Invalid { .. } => 422,
             Self::TooManyRequests { .. } => 429,
             Self::Internal(_) => 500,
             Self::ServiceUnavailable(_) => 503,
-            Self::Timeout { .. } => 504,
+            Self::Timeout { .. } | Self::TooLargeResourceVersion { .. } => 504,
         }
     }
 
@@ -217,14 +231,14 @@ impl ApiError {
             Self::NotAcceptable(_) => "NotAcceptable",
             Self::AlreadyExists { .. } => "AlreadyExists",
             Self::Conflict { .. } => "Conflict",
-            Self::Expired { .. } => "Expired",
+            Self::Expired { .. } | Self::ExpiredContinue { .. } => "Expired",
             Self::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Self::Invalid { .. } => "Invalid",
             Self::TooManyRequests { .. } => "TooManyRequests",
             Self::Internal(_) => "InternalError",
             Self::ServiceUnavailable(_) => "ServiceUnavailable",
-            Self::Timeout { .. } => "Timeout",
+            Self::Timeout { .. } | Self::TooLargeResourceVersion { .. } => "Timeout",
         }
     }
 
@@ -281,6 +295,14 @@ impl ApiError {
                 retry_after_seconds: Some(*retry_after_seconds),
                 ..Default::default()
             }),
+            Self::TooLargeResourceVersion { .. } => Some(StatusDetails {
+                causes: Some(vec![StatusCause {
+                    reason: Some("ResourceVersionTooLarge".into()),
+                    message: Some("Too large resource version".into()),
+                    field: None,
+                }]),
+                ..Default::default()
+            }),
             Self::Internal(message) => Some(StatusDetails {
                 causes: Some(vec![StatusCause {
                     message: Some(message.clone()),
@@ -290,13 +312,17 @@ impl ApiError {
             }),
             _ => None,
         };
+        let mut metadata = ListMeta::default();
+        if let Self::ExpiredContinue { continue_token } = self {
+            metadata.continue_ = Some(continue_token.clone());
+        }
         Status {
+            metadata,
             status: Some("Failure".into()),
             message: Some(self.to_string()),
             reason: Some(self.reason().into()),
             code: Some(i32::from(self.code())),
             details,
-            ..Default::default()
         }
     }
 }
@@ -371,6 +397,41 @@ mod tests {
             "Operation cannot be fulfilled on pods \"p\": the object has been modified; please apply your changes to the latest version and try again"
         );
         assert_eq!(err.code(), 409);
+    }
+
+    #[test]
+    fn expired_continue_carries_a_fresh_token() {
+        let status = ApiError::ExpiredContinue {
+            continue_token: "tok".into(),
+        }
+        .to_status();
+        assert_eq!(status.code, Some(410));
+        assert_eq!(status.reason.as_deref(), Some("Expired"));
+        assert_eq!(status.metadata.continue_.as_deref(), Some("tok"));
+        assert!(
+            status
+                .message
+                .unwrap()
+                .starts_with("The provided continue parameter is too old")
+        );
+        assert!(status.details.is_none());
+    }
+
+    #[test]
+    fn too_large_resource_version_is_a_timeout_with_a_cause() {
+        let status = ApiError::TooLargeResourceVersion {
+            requested: 9,
+            current: 5,
+        }
+        .to_status();
+        assert_eq!(status.code, Some(504));
+        assert_eq!(status.reason.as_deref(), Some("Timeout"));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("Timeout: Too large resource version: 9, current: 5")
+        );
+        let causes = status.details.unwrap().causes.unwrap();
+        assert_eq!(causes[0].reason.as_deref(), Some("ResourceVersionTooLarge"));
     }
 
     #[test]

@@ -3,14 +3,29 @@
 //! [`Installer`] collects API groups (the legacy core group under `/api`, named groups under
 //! `/apis`) and builds one axum `Router` serving discovery and every resource. Adding a group or
 //! kind is data — an [`ApiGroupInfo`] — never new routing code.
+//!
+//! Map: [`installer`] builds the router and resolves requests; [`handlers`] has one function per
+//! verb; [`query`] and [`negotiation`] read the query string and the content headers;
+//! [`response`] and [`table`] shape what is written; [`discovery`] serves `/api` and `/apis`;
+//! [`status`] turns every `ApiError` into a Status response.
 
+pub mod discovery;
+pub mod handlers;
+mod installer;
+pub mod negotiation;
+pub mod query;
 pub mod request_info;
+pub mod response;
+pub mod status;
+pub mod table;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::Admit;
 use crate::registry::Rest;
+use handlers::HandlerConfig;
 
 /// One group's served versions, as a `RESTStorageProvider` returns in kube.
 pub struct ApiGroupInfo {
@@ -22,7 +37,10 @@ pub struct ApiGroupInfo {
 
 /// One version's storage map: `pods`, `pods/status`, `pods/binding`, …
 pub struct ApiVersionInfo {
+    /// The version name (`v1`).
     pub version: String,
+    /// The resources by URL path; each key is the `Rest`'s plural, with `/<subresource>` for
+    /// subresources. Discovery lists them in this (sorted) order.
     pub resources: BTreeMap<String, Arc<dyn Rest>>,
 }
 
@@ -31,6 +49,7 @@ pub struct Installer {
     admission: Arc<dyn Admit>,
     legacy: Vec<ApiGroupInfo>,
     groups: Vec<ApiGroupInfo>,
+    config: HandlerConfig,
 }
 
 impl Installer {
@@ -40,7 +59,16 @@ impl Installer {
             admission,
             legacy: Vec::new(),
             groups: Vec::new(),
+            config: HandlerConfig::default(),
         }
+    }
+
+    /// Sets kube's MinRequestTimeout (default 1800 s), which bounds watches that name no
+    /// `timeoutSeconds`; the server passes its `--min-request-timeout` here.
+    #[must_use]
+    pub fn with_min_request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.min_request_timeout = timeout;
+        self
     }
 
     /// Serves `info` (the core group) under `/api`.
@@ -53,9 +81,11 @@ impl Installer {
         self.groups.push(info);
     }
 
-    /// The router for `/api`, `/api/v1/...`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>/...`.
+    /// The router for `/api`, `/api/v1/...`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>/...`. Paths
+    /// it does not serve are left to the caller's fallback (kube's not-found handler).
+    ///
+    /// Discovery is computed here, once; the filter chain goes around the returned router.
     pub fn into_router(self) -> axum::Router {
-        let _ = (&self.admission, &self.legacy, &self.groups);
-        todo!("endpoints helper")
+        installer::build_router(self)
     }
 }

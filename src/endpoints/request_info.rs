@@ -11,16 +11,22 @@ use http::Method;
 pub struct RequestInfo {
     /// Whether the path names a resource (`/api/v1/pods`) rather than discovery or a non-API path.
     pub is_resource_request: bool,
+    /// The request path as received.
     pub path: String,
     /// `get list watch create update patch delete deletecollection`, or the lower-case HTTP
     /// method for non-resource requests.
     pub verb: String,
     /// `api` or `apis`.
     pub api_prefix: String,
+    /// The group; empty for the core group under `/api`.
     pub api_group: String,
+    /// The version (`v1`).
     pub api_version: String,
+    /// The namespace in the path; for `namespaces/{name}` itself, that name.
     pub namespace: String,
+    /// The resource plural (`pods`).
     pub resource: String,
+    /// The subresource (`status`), empty for the resource itself.
     pub subresource: String,
     /// The object name; for a list whose field selector pins `metadata.name`, that name (for
     /// authorization only; handlers dispatch on `verb`).
@@ -141,13 +147,14 @@ pub fn parse_go_bool(v: &str) -> Option<bool> {
     }
 }
 
+/// A boolean query parameter as kube's parameter codec reads it (`Convert_Slice_string_To_bool`):
+/// the first value counts, and anything but `0` or `false` (any case) is true — `?watch` and
+/// `?watch=yes` watch too. `endpoints::query` reads options the same way, so the verb here and
+/// the options a handler sees always agree.
 fn query_flag(query: Option<&str>, key: &str) -> bool {
     query
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .any(|(k, v)| k == key && parse_go_bool(&v).unwrap_or(false))
-        })
-        .unwrap_or(false)
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == key))
+        .is_some_and(|(_, v)| !(v == "0" || v.eq_ignore_ascii_case("false")))
 }
 
 /// `metadata.name=x` (or `==`) in a field selector, as kube uses it to name a list for authz.
@@ -182,6 +189,20 @@ mod tests {
             "watch"
         );
         assert_eq!(parse(Method::GET, "/api/v1/watch/pods", None).verb, "watch");
+        for lenient in ["watch", "watch=", "watch=yes", "watch=1&watch=0"] {
+            assert_eq!(
+                parse(Method::GET, "/api/v1/pods", Some(lenient)).verb,
+                "watch",
+                "{lenient}"
+            );
+        }
+        for off in ["watch=false", "watch=FALSE", "watch=0", "watch=0&watch=1"] {
+            assert_eq!(
+                parse(Method::GET, "/api/v1/pods", Some(off)).verb,
+                "list",
+                "{off}"
+            );
+        }
         assert_eq!(
             parse(Method::DELETE, "/api/v1/namespaces/a/pods", None).verb,
             "deletecollection"

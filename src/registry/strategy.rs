@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::RequestContext;
 use crate::api::FieldErrors;
 use crate::api::table::TableColumnDefinition;
+use crate::api::validation::{NameValidator, name_is_dns_subdomain};
 
 /// What the generic store can keep: a typed Kubernetes object with metadata.
 pub trait StoredObject:
@@ -44,7 +45,15 @@ pub trait Strategy: Send + Sync + 'static {
     /// Clears or sets fields the client may not choose on create (e.g. resets status).
     fn prepare_for_create(&self, _ctx: &RequestContext, _obj: &mut Self::Object) {}
 
-    /// Kind-specific validation of a new object; metadata is checked by the store.
+    /// The rule for this kind's names (`metadata.name`, and `generateName` as a prefix), which
+    /// the store applies in its metadata checks. Most kinds use DNS-1123 subdomains;
+    /// namespaces use DNS-1123 labels.
+    fn name_validator(&self) -> NameValidator {
+        name_is_dns_subdomain
+    }
+
+    /// Kind-specific validation of a new object; metadata (kube's `ValidateObjectMeta`, with
+    /// [`Strategy::name_validator`]) is checked by the store, so this looks at the rest.
     fn validate(&self, ctx: &RequestContext, obj: &Self::Object) -> FieldErrors;
 
     /// Normalises an object just before it is stored.
@@ -60,7 +69,8 @@ pub trait Strategy: Send + Sync + 'static {
     ) {
     }
 
-    /// Kind-specific validation of an update (immutability rules).
+    /// Kind-specific validation of an update (immutability rules). The store already checked the
+    /// metadata (kube's `ValidateObjectMetaUpdate` and `ValidateObjectMeta`).
     fn validate_update(
         &self,
         ctx: &RequestContext,

@@ -1,1 +1,0 @@
-//! Name and object-metadata validation shared by every kind (kube's apimachinery validation).

@@ -1,0 +1,253 @@
+//! One handler per verb, each a short async function over a resolved [`Scope`]: negotiate the
+//! response, parse options, read and check the body, call the [`Rest`], write the result. Errors
+//! travel with `?` and become Status responses in `endpoints::status`.
+//!
+//! The checks kube's handlers make on bodies before the registry sees them live here too
+//! ([`check_type`], [`ensure_namespace`], [`check_name`]), so every `Rest` gets an object of its own
+//! kind, in its own namespace, under the name in the URL.
+
+pub mod create;
+pub mod delete;
+pub mod get;
+pub mod list;
+pub mod patch;
+pub mod update;
+pub mod watch;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderMap, header};
+use serde_json::Value;
+
+use crate::api::{ApiError, ResourceDescriptor};
+use crate::endpoints::negotiation::{Format, Restrictions, negotiate_output};
+use crate::endpoints::query::QueryParams;
+use crate::endpoints::request_info::RequestInfo;
+use crate::endpoints::response::Writer;
+use crate::registry::{RequestContext, Rest};
+
+/// Settings every handler shares, fixed when the router is built.
+#[derive(Clone, Debug)]
+pub struct HandlerConfig {
+    /// kube's MinRequestTimeout: a watch without `timeoutSeconds` ends after a random duration in
+    /// `[min, 2*min)` so that clients re-balance across servers.
+    pub min_request_timeout: Duration,
+}
+
+impl Default for HandlerConfig {
+    fn default() -> Self {
+        Self {
+            min_request_timeout: Duration::from_secs(1800),
+        }
+    }
+}
+
+/// A request resolved to one resource: everything a verb handler needs.
+pub struct Scope {
+    /// The resource or subresource the path names.
+    pub rest: Arc<dyn Rest>,
+    /// Namespace, user and admission for the registry.
+    pub ctx: RequestContext,
+    /// The parsed path and verb.
+    pub info: RequestInfo,
+    /// The object name in the URL path; `None` on collection paths (a list's `info.name` may come
+    /// from its field selector and is not a path name).
+    pub name: Option<String>,
+    /// The decoded query string.
+    pub query: QueryParams,
+    /// Request headers (Accept, Content-Type, User-Agent).
+    pub headers: HeaderMap,
+    /// Router-wide settings.
+    pub config: Arc<HandlerConfig>,
+}
+
+impl Scope {
+    /// The resource (or subresource) being served.
+    pub fn descriptor(&self) -> &ResourceDescriptor {
+        self.rest.descriptor()
+    }
+
+    /// The name in the path, which the router guarantees for item verbs.
+    pub fn require_name(&self) -> Result<&str, ApiError> {
+        self.name.as_deref().ok_or(ApiError::NotFoundPath)
+    }
+
+    /// Negotiates the response under `restrictions` and reads the conversion's options.
+    pub fn writer(&self, restrictions: Restrictions) -> Result<Writer, ApiError> {
+        let accept = self
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        Writer::new(
+            negotiate_output(accept, restrictions)?,
+            &self.query,
+            &self.headers,
+        )
+    }
+
+    /// The namespace objects of this request must be in: the URL's for namespaced resources,
+    /// none for cluster-scoped ones.
+    pub fn expected_namespace(&self) -> Option<&str> {
+        if self.descriptor().namespaced {
+            self.ctx.namespace.as_deref()
+        } else {
+            None
+        }
+    }
+
+    /// The request's `Content-Type`, if readable.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Reads the whole body. Its size is capped by the body-limit filter; hitting that cap is 413.
+pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, usize::MAX).await.map_err(|err| {
+        let inner = err.into_inner();
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+        while let Some(e) = source {
+            if e.is::<http_body_util::LengthLimitError>() {
+                return ApiError::RequestEntityTooLarge(
+                    "Request entity too large: the request body exceeds the server's limit".into(),
+                );
+            }
+            source = e.source();
+        }
+        ApiError::BadRequest(format!("unable to read the request body: {inner}"))
+    })
+}
+
+/// Decodes a JSON or YAML body for an endpoint serving `kind`; anything but an object is 400.
+pub fn decode_object(bytes: &[u8], format: Format, kind: &str) -> Result<Value, ApiError> {
+    let value: Value = match format {
+        Format::Json => serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}"))
+        })?,
+        Format::Yaml => serde_saphyr::from_slice(bytes)
+            .map_err(|e| ApiError::BadRequest(format!("error converting YAML to JSON: {e}")))?,
+    };
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "the object provided is unrecognized (must be of type {kind}): the body is not a JSON object"
+        )))
+    }
+}
+
+/// Defaults a missing `apiVersion`/`kind` to the endpoint's (kube decodes with the URL's kind as
+/// default) and refuses a body of another kind or version with 400, as kube's decoder does.
+pub fn check_type(object: &mut Value, descriptor: &ResourceDescriptor) -> Result<(), ApiError> {
+    let expected_version = descriptor.api_version();
+    let Some(map) = object.as_object_mut() else {
+        return Err(ApiError::BadRequest("the body is not a JSON object".into()));
+    };
+    let api_version = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let kind = map
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if !kind.is_empty() && kind != descriptor.kind {
+        let version = api_version.rsplit('/').next().unwrap_or("");
+        return Err(ApiError::BadRequest(format!(
+            "{kind} in version {version:?} cannot be handled as a {}: no kind {kind:?} is registered for version {:?}",
+            descriptor.kind,
+            if api_version.is_empty() {
+                expected_version.as_str()
+            } else {
+                api_version.as_str()
+            },
+        )));
+    }
+    if !api_version.is_empty() && api_version != expected_version {
+        return Err(ApiError::BadRequest(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({expected_version})"
+        )));
+    }
+    map.insert("apiVersion".into(), Value::String(expected_version));
+    map.insert("kind".into(), Value::String(descriptor.kind.clone()));
+    Ok(())
+}
+
+/// kube's `EnsureObjectNamespaceMatchesRequestNamespace`: a namespaced object takes the URL's
+/// namespace (`expected`) when it names none and must not name another; a cluster-scoped object
+/// (`expected` is `None`) names none.
+pub fn ensure_namespace(object: &mut Value, expected: Option<&str>) -> Result<(), ApiError> {
+    let Some(metadata) = metadata_mut(object) else {
+        return Ok(());
+    };
+    let current = metadata
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    match expected {
+        None => {
+            metadata.remove("namespace");
+            Ok(())
+        }
+        Some(ns) if current.is_empty() => {
+            metadata.insert("namespace".into(), Value::String(ns.to_string()));
+            Ok(())
+        }
+        Some(ns) if current == ns => Ok(()),
+        Some(_) => Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        )),
+    }
+}
+
+/// kube's `checkName`: the object must carry the name in the URL.
+pub fn check_name(object: &Value, name: &str) -> Result<(), ApiError> {
+    let object_name = object["metadata"]["name"].as_str().unwrap_or("");
+    if object_name == name {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "the name of the object ({object_name}) does not match the name on the URL ({name})"
+        )))
+    }
+}
+
+/// kube's `WipeObjectMetaSystemFields` on create: fields only the server sets.
+pub fn wipe_system_fields(object: &mut Value) {
+    if let Some(metadata) = metadata_mut(object) {
+        for field in [
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "uid",
+            "selfLink",
+        ] {
+            metadata.remove(field);
+        }
+    }
+}
+
+/// The object's `metadata` map, created empty when missing.
+fn metadata_mut(object: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
+    let map = object.as_object_mut()?;
+    let metadata = map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if metadata.is_null() {
+        *metadata = Value::Object(Default::default());
+    }
+    // A non-object `metadata` is left for the registry's decoder to reject.
+    metadata.as_object_mut()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,34 @@
+//! PUT (`update`): replace an object (or a subresource such as `pods/status`) with the body.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::StatusCode;
+
+use super::{Scope, check_name, check_type, decode_object, ensure_namespace, read_body};
+use crate::api::ApiError;
+use crate::endpoints::negotiation::{Restrictions, negotiate_input};
+use crate::endpoints::query::{self, WriteKind};
+use crate::registry::ObjectUpdate;
+
+/// Answers 200 with the stored object, or 201 when the `Rest` created it.
+pub async fn update(scope: &Scope, body: Body) -> Result<Response, ApiError> {
+    let name = scope.require_name()?;
+    let writer = scope.writer(Restrictions::RESOURCE)?;
+    let bytes = read_body(body).await?;
+    let opts = query::write_options(&scope.query, WriteKind::Update)?;
+    let format = negotiate_input(scope.content_type())?;
+    let descriptor = scope.descriptor();
+    let mut object = decode_object(&bytes, format, &descriptor.kind)?;
+    check_type(&mut object, descriptor)?;
+    ensure_namespace(&mut object, scope.expected_namespace())?;
+    check_name(&object, name)?;
+    // The body is the new object whatever is stored; retries after a conflict get it again.
+    let update: ObjectUpdate = Box::new(move |_current| Ok(object.clone()));
+    let (stored, created) = scope.rest.update(&scope.ctx, name, update, &opts).await?;
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    writer.object(scope.rest.as_ref(), code, stored)
+}

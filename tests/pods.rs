@@ -1,0 +1,543 @@
+//! Pods end to end through the `Rest` storage maps of core/v1 and capstan.dev/v1, on the embedded
+//! store: create (defaults, status reset, validation), update (immutability, generation),
+//! `pods/status`, `pods/binding`, graceful delete, field selectors and the Table row.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use capstan::api::ApiError;
+use capstan::api::options::{DeleteOpts, GetOptions, ListOptions, WriteOptions};
+use capstan::api::selectors::fields::FieldSelector;
+use capstan::auth::{AdmissionRequest, Admit, UserInfo};
+use capstan::registry::{DeleteResult, RequestContext, Rest, Verb};
+use capstan::storage::SharedStorage;
+use capstan::storage::backend::{self, Backend};
+use serde_json::{Value, json};
+
+const PREFIX: &str = "/capstan";
+
+struct AllowAll;
+
+#[async_trait::async_trait]
+impl Admit for AllowAll {
+    async fn admit(&self, _req: &AdmissionRequest<'_>) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// One group's pod endpoints over a fresh embedded store.
+struct Pods {
+    map: BTreeMap<String, Arc<dyn Rest>>,
+    storage: SharedStorage,
+    api_version: &'static str,
+    _dir: tempfile::TempDir,
+}
+
+async fn open(group: &str) -> Pods {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = backend::open(Backend::Embedded {
+        path: dir.path().join("store.redb"),
+    })
+    .await
+    .unwrap();
+    let (map, api_version) = if group.is_empty() {
+        (
+            capstan::registry::core::pod_storage(storage.clone(), PREFIX),
+            "v1",
+        )
+    } else {
+        (
+            capstan::registry::capstan::pod_storage(storage.clone(), PREFIX),
+            "capstan.dev/v1",
+        )
+    };
+    Pods {
+        map,
+        storage,
+        api_version,
+        _dir: dir,
+    }
+}
+
+fn ctx() -> RequestContext {
+    RequestContext {
+        namespace: Some("default".into()),
+        user: UserInfo::default(),
+        admission: Arc::new(AllowAll),
+    }
+}
+
+impl Pods {
+    fn rest(&self, path: &str) -> &Arc<dyn Rest> {
+        &self.map[path]
+    }
+
+    fn pod(&self, name: &str) -> Value {
+        json!({
+            "apiVersion": self.api_version, "kind": "Pod",
+            "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}
+        })
+    }
+
+    async fn create(&self, body: Value) -> Result<Value, ApiError> {
+        self.rest("pods")
+            .create(&ctx(), None, body, &WriteOptions::default())
+            .await
+    }
+
+    async fn get(&self, name: &str) -> Value {
+        self.rest("pods")
+            .get(&ctx(), name, &GetOptions::default())
+            .await
+            .unwrap()
+    }
+
+    async fn put(&self, path: &str, body: Value) -> Result<Value, ApiError> {
+        let name = body["metadata"]["name"].as_str().unwrap().to_string();
+        let update = Box::new(move |_: Option<&Value>| Ok(body.clone()));
+        self.rest(path)
+            .update(&ctx(), &name, update, &WriteOptions::default())
+            .await
+            .map(|(v, _)| v)
+    }
+
+    async fn bind(&self, url_name: &str, body: Value) -> Result<Value, ApiError> {
+        self.rest("pods/binding")
+            .create(&ctx(), Some(url_name), body, &WriteOptions::default())
+            .await
+    }
+
+    fn binding(&self, name: &str, node: &str) -> Value {
+        json!({"apiVersion": self.api_version, "kind": "Binding", "metadata": {"name": name}, "target": {"kind": "Node", "name": node}})
+    }
+}
+
+fn invalid_causes(err: &ApiError) -> Vec<String> {
+    match err {
+        ApiError::Invalid { causes, .. } => causes.iter().map(ToString::to_string).collect(),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_defaults_and_resets_status_in_both_groups() {
+    for (group, api_version, key) in [
+        ("", "v1", "/capstan/core/pods/default/web"),
+        (
+            "capstan.dev",
+            "capstan.dev/v1",
+            "/capstan/capstan.dev/pods/default/web",
+        ),
+    ] {
+        let pods = open(group).await;
+        let mut body = pods.pod("web");
+        body["status"] = json!({"phase": "Running"});
+        let created = pods.create(body).await.unwrap();
+        assert_eq!(created["apiVersion"], api_version);
+        assert_eq!(created["kind"], "Pod");
+        assert_eq!(created["metadata"]["generation"], 1);
+        assert!(created["metadata"]["uid"].is_string());
+        assert_eq!(
+            created["status"],
+            json!({"phase": "Pending", "qosClass": "BestEffort"})
+        );
+        let spec = &created["spec"];
+        assert_eq!(spec["restartPolicy"], "Always");
+        assert_eq!(spec["dnsPolicy"], "ClusterFirst");
+        assert_eq!(spec["schedulerName"], "default-scheduler");
+        assert_eq!(spec["terminationGracePeriodSeconds"], 30);
+        assert_eq!(spec["securityContext"], json!({}));
+        assert_eq!(spec["enableServiceLinks"], true);
+        assert_eq!(spec["containers"][0]["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(
+            spec["containers"][0]["terminationMessagePath"],
+            "/dev/termination-log"
+        );
+        assert_eq!(spec["containers"][0]["terminationMessagePolicy"], "File");
+        // Stored under the group's own key, and read back identically.
+        let stored = pods
+            .storage
+            .get(key)
+            .await
+            .unwrap()
+            .expect("stored under the group key");
+        let stored: Value = serde_json::from_slice(&stored.value).unwrap();
+        assert_eq!(stored["apiVersion"], api_version);
+        assert_eq!(pods.get("web").await, created);
+    }
+}
+
+#[tokio::test]
+async fn invalid_pods_are_422_with_kube_causes() {
+    for group in ["", "capstan.dev"] {
+        let pods = open(group).await;
+        let mut no_spec = pods.pod("p");
+        no_spec.as_object_mut().unwrap().remove("spec");
+        let err = pods.create(no_spec).await.unwrap_err();
+        assert_eq!(invalid_causes(&err), ["spec.containers: Required value"]);
+        let kind = if group.is_empty() {
+            "Pod"
+        } else {
+            "Pod.capstan.dev"
+        };
+        assert_eq!(
+            err.to_string(),
+            format!("{kind} \"p\" is invalid: spec.containers: Required value")
+        );
+
+        let err = pods.create(pods.pod("Bad_Name")).await.unwrap_err();
+        let causes = invalid_causes(&err);
+        assert!(
+            causes[0].starts_with(
+                "metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"
+            ),
+            "{causes:?}"
+        );
+
+        let mut bad = pods.pod("p");
+        bad["spec"]["restartPolicy"] = json!("Sometimes");
+        let err = pods.create(bad).await.unwrap_err();
+        assert_eq!(
+            invalid_causes(&err),
+            [
+                "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", \"OnFailure\", \"Never\""
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn updates_change_images_only_and_bump_generation() {
+    let pods = open("").await;
+    let created = pods.create(pods.pod("web")).await.unwrap();
+
+    let mut new_image = created.clone();
+    new_image["spec"]["containers"][0]["image"] = json!("nginx:1.28");
+    new_image["status"] = json!({"phase": "Running"});
+    let updated = pods.put("pods", new_image).await.unwrap();
+    assert_eq!(updated["metadata"]["generation"], 2);
+    assert_eq!(updated["spec"]["containers"][0]["image"], "nginx:1.28");
+    assert_eq!(
+        updated["status"]["phase"], "Pending",
+        "the main resource keeps the old status"
+    );
+
+    let mut forbidden = updated.clone();
+    forbidden["spec"]["restartPolicy"] = json!("Never");
+    let err = pods.put("pods", forbidden).await.unwrap_err();
+    let ApiError::Invalid { causes, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(causes.len(), 1);
+    assert_eq!(causes[0].field, "spec");
+    assert!(causes[0].body().starts_with(
+        "Forbidden: pod updates may not change fields other than `spec.containers[*].image`"
+    ));
+}
+
+#[tokio::test]
+async fn status_subresource_keeps_spec_and_accepts_status() {
+    let pods = open("capstan.dev").await;
+    let created = pods.create(pods.pod("web")).await.unwrap();
+    let mut body = created.clone();
+    body["spec"]["containers"][0]["image"] = json!("ignored:1");
+    body["status"] =
+        json!({"phase": "Running", "podIP": "10.1.2.3", "podIPs": [{"ip": "10.1.2.3"}]});
+    let updated = pods.put("pods/status", body).await.unwrap();
+    assert_eq!(updated["status"]["phase"], "Running");
+    assert_eq!(
+        updated["status"]["qosClass"], "BestEffort",
+        "backfilled from the old status"
+    );
+    assert_eq!(updated["spec"], created["spec"]);
+    assert_eq!(updated["metadata"]["generation"], 1);
+
+    let mut bad = updated.clone();
+    bad["status"]["qosClass"] = json!("Guaranteed");
+    let err = pods.put("pods/status", bad).await.unwrap_err();
+    assert_eq!(
+        invalid_causes(&err),
+        ["status.qosClass: Invalid value: \"Guaranteed\": field is immutable"]
+    );
+
+    let mut missing = pods.pod("nope");
+    missing["status"] = json!({"phase": "Running"});
+    let err = pods.put("pods/status", missing).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::NotFound { .. }),
+        "status never creates: {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn binding_sets_the_node_once() {
+    for group in ["", "capstan.dev"] {
+        let pods = open(group).await;
+        pods.create(pods.pod("web")).await.unwrap();
+        let mut binding = pods.binding("web", "node-1");
+        binding["metadata"]["annotations"] = json!({"scheduler.example.com/score": "7"});
+        let out = pods.bind("web", binding).await.unwrap();
+        assert_eq!(
+            out,
+            json!({"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Success", "code": 201})
+        );
+
+        let pod = pods.get("web").await;
+        assert_eq!(pod["spec"]["nodeName"], "node-1");
+        assert_eq!(
+            pod["metadata"]["annotations"]["scheduler.example.com/score"],
+            "7"
+        );
+        let scheduled = &pod["status"]["conditions"][0];
+        assert_eq!(
+            (scheduled["type"].as_str(), scheduled["status"].as_str()),
+            (Some("PodScheduled"), Some("True"))
+        );
+        assert!(scheduled["lastTransitionTime"].is_string());
+
+        let err = pods
+            .bind("web", pods.binding("web", "node-2"))
+            .await
+            .unwrap_err();
+        let resource = if group.is_empty() {
+            "pods/binding".to_string()
+        } else {
+            "pods/binding.capstan.dev".to_string()
+        };
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "Operation cannot be fulfilled on {resource} \"web\": pod web is already assigned to node \"node-1\""
+            )
+        );
+        assert!(matches!(err, ApiError::Conflict { .. }));
+
+        let err = pods
+            .bind("web", pods.binding("other", "node-2"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ApiError::BadRequest("name in URL does not match name in Binding object".into())
+        );
+        let mut elsewhere = pods.binding("web", "node-2");
+        elsewhere["metadata"]["namespace"] = json!("other");
+        let err = pods.bind("web", elsewhere).await.unwrap_err();
+        assert_eq!(
+            err,
+            ApiError::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request".into()
+            )
+        );
+        let err = pods
+            .bind("ghost", pods.binding("ghost", "node-2"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::NotFound { .. }), "{err:?}");
+        let err = pods.bind("web", pods.binding("web", "")).await.unwrap_err();
+        assert_eq!(invalid_causes(&err), ["target.name: Required value"]);
+        assert_eq!(pods.rest("pods/binding").verbs(), [Verb::Create].into());
+    }
+}
+
+#[tokio::test]
+async fn binding_refuses_a_pod_being_deleted_and_checks_preconditions() {
+    let pods = open("").await;
+    let created = pods.create(pods.pod("web")).await.unwrap();
+    let mut wrong_uid = pods.binding("web", "n1");
+    wrong_uid["metadata"]["uid"] = json!("not-the-uid");
+    let err = pods.bind("web", wrong_uid).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Precondition failed: UID in precondition: not-the-uid"),
+        "{err}"
+    );
+
+    let mut right_uid = pods.binding("web", "n1");
+    right_uid["metadata"]["uid"] = created["metadata"]["uid"].clone();
+    pods.bind("web", right_uid).await.unwrap();
+
+    // A scheduled pod is deleted gracefully: it stays, marked.
+    let result = pods
+        .rest("pods")
+        .delete(&ctx(), "web", &DeleteOpts::default())
+        .await
+        .unwrap();
+    let DeleteResult::Pending(pending) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(pending["metadata"]["deletionGracePeriodSeconds"], 30);
+    assert!(pending["metadata"]["deletionTimestamp"].is_string());
+
+    // An unscheduled pod held by a finalizer is marked for deletion; binding it is refused.
+    let mut held = pods.pod("held");
+    held["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    pods.create(held).await.unwrap();
+    let result = pods
+        .rest("pods")
+        .delete(&ctx(), "held", &DeleteOpts::default())
+        .await
+        .unwrap();
+    assert!(matches!(result, DeleteResult::Pending(_)), "{result:?}");
+    let err = pods
+        .bind("held", pods.binding("held", "n1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Operation cannot be fulfilled on pods/binding \"held\": pod held is being deleted, cannot be assigned to a host"
+    );
+}
+
+#[tokio::test]
+async fn dry_run_binding_writes_nothing() {
+    let pods = open("").await;
+    let created = pods.create(pods.pod("web")).await.unwrap();
+    let opts = WriteOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    let out = pods
+        .rest("pods/binding")
+        .create(&ctx(), Some("web"), pods.binding("web", "n1"), &opts)
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "Success");
+    assert_eq!(pods.get("web").await, created);
+}
+
+#[tokio::test]
+async fn unscheduled_pods_are_deleted_at_once_and_returned() {
+    let pods = open("capstan.dev").await;
+    pods.create(pods.pod("web")).await.unwrap();
+    let result = pods
+        .rest("pods")
+        .delete(&ctx(), "web", &DeleteOpts::default())
+        .await
+        .unwrap();
+    let DeleteResult::Deleted {
+        object,
+        return_object,
+    } = result
+    else {
+        panic!("{result:?}")
+    };
+    assert!(return_object, "pods answer with the deleted object");
+    assert_eq!(object["metadata"]["name"], "web");
+    assert!(
+        pods.storage
+            .get("/capstan/capstan.dev/pods/default/web")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn field_selectors_use_pod_fields() {
+    let pods = open("").await;
+    pods.create(pods.pod("a")).await.unwrap();
+    pods.create(pods.pod("b")).await.unwrap();
+    pods.bind("b", pods.binding("b", "n1")).await.unwrap();
+    let list = |selector: &str| {
+        let opts = ListOptions {
+            field_selector: FieldSelector::parse(selector).unwrap(),
+            ..Default::default()
+        };
+        let rest = pods.rest("pods").clone();
+        async move { rest.list(&ctx(), &opts).await }
+    };
+    let names = |items: Vec<Value>| {
+        items
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(list("spec.nodeName=n1").await.unwrap().items), ["b"]);
+    assert_eq!(names(list("spec.nodeName=").await.unwrap().items), ["a"]);
+    assert_eq!(
+        names(
+            list("status.phase=Pending,spec.restartPolicy=Always")
+                .await
+                .unwrap()
+                .items
+        ),
+        ["a", "b"]
+    );
+    assert_eq!(
+        names(list("spec.hostNetwork=false").await.unwrap().items),
+        ["a", "b"]
+    );
+    assert!(list("spec.unknown=x").await.is_err());
+}
+
+#[tokio::test]
+async fn table_rows_through_rest() {
+    let pods = open("").await;
+    let created = pods.create(pods.pod("web")).await.unwrap();
+    let rest = pods.rest("pods");
+    let columns: Vec<String> = rest.table_columns().into_iter().map(|c| c.name).collect();
+    assert_eq!(
+        columns,
+        [
+            "Name",
+            "Ready",
+            "Status",
+            "Restarts",
+            "Age",
+            "IP",
+            "Node",
+            "Nominated Node",
+            "Readiness Gates"
+        ]
+    );
+    let row = rest.table_row(&created);
+    assert_eq!(
+        row[..4],
+        [json!("web"), json!("0/1"), json!("Pending"), json!("0")]
+    );
+    assert!(row[4].as_str().unwrap().ends_with('s'), "{row:?}");
+    assert_eq!(
+        row[5..],
+        [
+            json!("<none>"),
+            json!("<none>"),
+            json!("<none>"),
+            json!("<none>")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn descriptors_and_verbs() {
+    let pods = open("capstan.dev").await;
+    let main = pods.rest("pods").descriptor().clone();
+    assert_eq!(
+        (
+            main.group.as_str(),
+            main.kind.as_str(),
+            main.singular.as_str()
+        ),
+        ("capstan.dev", "Pod", "pod")
+    );
+    assert_eq!(main.short_names, ["po"]);
+    assert_eq!(main.categories, ["all"]);
+    let all: std::collections::BTreeSet<Verb> = [
+        Verb::Create,
+        Verb::Delete,
+        Verb::DeleteCollection,
+        Verb::Get,
+        Verb::List,
+        Verb::Patch,
+        Verb::Update,
+        Verb::Watch,
+    ]
+    .into();
+    assert_eq!(pods.rest("pods").verbs(), all);
+    assert_eq!(
+        pods.rest("pods/status").verbs(),
+        [Verb::Get, Verb::Patch, Verb::Update].into()
+    );
+    assert_eq!(pods.rest("pods/binding").descriptor().kind, "Binding");
+}
