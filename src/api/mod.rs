@@ -8,6 +8,7 @@ pub mod field;
 pub mod meta;
 pub mod openapi;
 pub mod options;
+pub mod patch;
 pub mod quantity;
 pub mod schema;
 pub mod selectors;

@@ -21,6 +21,8 @@ mod extensions;
 mod normalize;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
