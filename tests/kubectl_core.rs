@@ -8,8 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use support::capstan::{Capstan, Start};
-use support::etcd::Etcd;
+use support::capstan::Capstan;
+#[cfg(feature = "etcd")]
+use support::{capstan::Start, etcd::Etcd};
 
 const POD_YAML: &str = r#"
 apiVersion: v1
