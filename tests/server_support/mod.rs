@@ -88,8 +88,10 @@ pub struct TestServer {
 
 /// The default test configuration: a temporary data dir and port 0.
 pub fn test_config(data_dir: &std::path::Path) -> Config {
-    let mut config = Config::default();
-    config.data_dir = data_dir.to_path_buf();
+    let mut config = Config {
+        data_dir: data_dir.to_path_buf(),
+        ..Config::default()
+    };
     config.serving.secure_port = 0;
     config
 }
