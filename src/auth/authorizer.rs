@@ -26,7 +26,7 @@ pub struct PrivilegedGroupAuthorizer(pub String);
 #[async_trait]
 impl Authorizer for PrivilegedGroupAuthorizer {
     async fn authorize(&self, attrs: &Attributes) -> Decision {
-        if attrs.user.groups.iter().any(|g| *g == self.0) {
+        if attrs.user.groups.contains(&self.0) {
             Decision::Allow
         } else {
             Decision::NoOpinion

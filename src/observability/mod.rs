@@ -6,10 +6,13 @@ use tracing_subscriber::EnvFilter;
 /// tests log the same way. Safe to call more than once: later calls keep the first setup.
 pub fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _already_set = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Unit tests log through the harness, which keeps output of passing tests quiet.
+    #[cfg(test)]
+    let builder = builder.with_test_writer();
+    #[cfg(not(test))]
+    let builder = builder.with_writer(std::io::stderr);
+    let _already_set = builder.try_init();
 }
 
 #[cfg(test)]

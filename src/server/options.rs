@@ -21,68 +21,61 @@ use super::duration::GoDuration;
 /// assert_eq!(config.limits.request_timeout.as_secs(), 30);
 /// ```
 #[derive(Clone, Debug, Parser)]
-#[command(name = "capstan", version, about = "A Kubernetes API server")]
+#[command(name = "capstan", version, about = "A Kubernetes API server", long_about = None)]
 pub struct Options {
-    /// The port on which to serve HTTPS with authentication and authorization.
+    /// HTTPS port for the API (0 picks a free one).
     #[arg(long, default_value_t = defaults::SECURE_PORT)]
     pub secure_port: u16,
 
-    /// The IP address on which to listen for the --secure-port port.
+    /// Address to listen on; the default keeps the server on this machine.
     #[arg(long, default_value_t = defaults::BIND_ADDRESS)]
     pub bind_address: IpAddr,
 
-    /// File containing the default x509 certificate for HTTPS (CA cert, if any, concatenated
-    /// after server cert). If unset, a certificate signed by Capstan's own CA is generated under
-    /// <data-dir>/pki.
+    /// PEM serving certificate (chain: leaf first). Without it Capstan issues one from its own
+    /// CA under <data-dir>/pki.
     #[arg(long, requires = "tls_private_key_file")]
     pub tls_cert_file: Option<PathBuf>,
 
-    /// File containing the default x509 private key matching --tls-cert-file.
+    /// PEM private key for --tls-cert-file.
     #[arg(long, requires = "tls_cert_file")]
     pub tls_private_key_file: Option<PathBuf>,
 
-    /// If set, any request presenting a client certificate signed by one of the authorities in
-    /// this file is authenticated with an identity corresponding to the CommonName of the client
-    /// certificate (in addition to Capstan's own generated CA).
+    /// PEM bundle of extra CAs for client certificates (Capstan's own CA is always trusted); a
+    /// verified certificate's CN is the user name and each O a group.
     #[arg(long)]
     pub client_ca_file: Option<PathBuf>,
 
-    /// List of etcd servers to connect with (scheme://ip:port), comma separated. Without it,
-    /// Capstan stores data in an embedded database under --data-dir.
+    /// Comma-separated etcd endpoints (http://host:port). Empty: the embedded store in
+    /// --data-dir.
     #[arg(long, value_delimiter = ',')]
     pub etcd_servers: Vec<String>,
 
-    /// The prefix to prepend to all resource paths in etcd.
+    /// Key prefix for everything Capstan writes to etcd.
     #[arg(long, default_value = defaults::ETCD_PREFIX)]
     pub etcd_prefix: String,
 
-    /// The interval of compaction requests. If 0, compaction from the apiserver is disabled.
+    /// How often old revisions are compacted away; 0 turns compaction off.
     #[arg(long, default_value_t = GoDuration(defaults::COMPACTION_INTERVAL))]
     pub etcd_compaction_interval: GoDuration,
 
-    /// The maximum number of non-mutating requests in flight at a given time. When the server
-    /// exceeds this, it rejects requests. Zero for no limit.
+    /// Read-only requests served at once before new ones get 429; 0 means unlimited.
     #[arg(long, default_value_t = defaults::MAX_REQUESTS_INFLIGHT)]
     pub max_requests_inflight: usize,
 
-    /// The maximum number of mutating requests in flight at a given time. When the server exceeds
-    /// this, it rejects requests. Zero for no limit.
+    /// Writes served at once before new ones get 429; 0 means unlimited.
     #[arg(long, default_value_t = defaults::MAX_MUTATING_REQUESTS_INFLIGHT)]
     pub max_mutating_requests_inflight: usize,
 
-    /// An optional field indicating the duration a handler must keep a request open before timing
-    /// it out. This is the default request timeout for requests but may be overridden by flags
-    /// such as --min-request-timeout for specific types of requests.
+    /// Longest time a non-watch request may take (`?timeout=` can only shorten it); then 504.
     #[arg(long, default_value_t = GoDuration(defaults::REQUEST_TIMEOUT))]
     pub request_timeout: GoDuration,
 
-    /// Time to delay the termination: /readyz reports failure during this time while requests
-    /// are still served, so that load balancers stop sending new traffic first.
+    /// After SIGTERM, how long /readyz fails while requests are still served, so load balancers
+    /// move traffic away before the listener closes.
     #[arg(long, default_value_t = GoDuration(defaults::SHUTDOWN_DELAY))]
     pub shutdown_delay_duration: GoDuration,
 
-    /// Directory for Capstan's own state: generated certificates (pki/), the admin kubeconfig
-    /// and the embedded database.
+    /// Capstan's state: certificates (pki/), the admin kubeconfig, the embedded database.
     #[arg(long, default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
 }
@@ -114,7 +107,6 @@ impl Options {
                 request_timeout: self.request_timeout.0,
                 ..LimitsConfig::default()
             },
-            ..Config::default()
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
@@ -46,8 +46,12 @@ pub(crate) async fn serve<S>(
 {
     let acceptor = TlsAcceptor::from(tls);
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A timer makes hyper enforce its header-read timeout, so slow clients cannot hold
+    // connections open without sending a request.
+    builder.http1().timer(TokioTimer::new());
     builder
         .http2()
+        .timer(TokioTimer::new())
         .max_concurrent_streams(H2_MAX_CONCURRENT_STREAMS);
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
@@ -55,6 +59,7 @@ pub(crate) async fn serve<S>(
     tokio::pin!(stop);
     loop {
         tokio::select! {
+            biased;
             _ = &mut stop => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {

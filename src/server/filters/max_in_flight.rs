@@ -122,50 +122,45 @@ mod tests {
     use super::*;
     use crate::server::filters::request_info::ResolveRequestInfoLayer;
 
-    fn user(groups: &[&str]) -> UserInfo {
-        UserInfo {
-            name: "u".into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            ..Default::default()
-        }
-    }
+    type Svc = Box<dyn Fn(&str, &str, &str) -> tokio::task::JoinHandle<Response>>;
 
-    fn request(method: &str, path: &str, who: &UserInfo) -> Request {
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .body(Body::empty())
-            .unwrap();
-        req.extensions_mut().insert(who.clone());
-        req
-    }
-
-    /// A service whose requests block until `release` is notified, behind a 1/1 limit.
-    fn limited(
-        release: Arc<Notify>,
-    ) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone {
-        let blocking = service_fn(move |_req: Request| {
+    /// A 1/1-limited service whose handler waits for `release` (if any); the returned closure
+    /// sends `method path` as a user in `group` and spawns the call.
+    fn limited(release: Option<Arc<Notify>>) -> Svc {
+        let handler = service_fn(move |_req: Request| {
             let release = release.clone();
             async move {
-                release.notified().await;
+                if let Some(release) = release {
+                    release.notified().await;
+                }
                 Ok::<_, Infallible>(Response::new(Body::from("ok")))
             }
         });
-        ResolveRequestInfoLayer.layer(MaxInFlightLayer::new(1, 1).layer(blocking))
+        let svc = ResolveRequestInfoLayer.layer(MaxInFlightLayer::new(1, 1).layer(handler));
+        Box::new(move |method, path, group| {
+            let mut req = http::Request::builder()
+                .method(method)
+                .uri(path)
+                .body(Body::empty())
+                .unwrap();
+            let user = UserInfo {
+                name: "u".into(),
+                groups: vec![group.into()],
+                ..Default::default()
+            };
+            req.extensions_mut().insert(user);
+            let svc = svc.clone();
+            tokio::spawn(async move { svc.oneshot(req).await.unwrap() })
+        })
     }
 
     #[tokio::test(start_paused = true)]
     async fn over_the_limit_is_429_with_retry_after_and_kinds_are_separate() {
         let release = Arc::new(Notify::new());
-        let svc = limited(release.clone());
-        let dev = user(&["dev"]);
-        let first = tokio::spawn(svc.clone().oneshot(request("GET", "/api/v1/pods", &dev)));
+        let call = limited(Some(release.clone()));
+        let first = call("GET", "/api/v1/pods", "dev");
         tokio::task::yield_now().await;
-        let rejected = svc
-            .clone()
-            .oneshot(request("GET", "/api/v1/pods", &dev))
-            .await
-            .unwrap();
+        let rejected = call("GET", "/api/v1/pods", "dev").await.unwrap();
         assert_eq!(rejected.status(), 429);
         assert_eq!(rejected.headers()["retry-after"], "1");
         let body = rejected.into_body().collect().await.unwrap().to_bytes();
@@ -173,67 +168,47 @@ mod tests {
         assert_eq!(status["reason"], "TooManyRequests");
         assert_eq!(status["details"]["retryAfterSeconds"], 1);
 
-        let mutating = tokio::spawn(svc.clone().oneshot(request(
-            "POST",
-            "/api/v1/namespaces/d/pods",
-            &dev,
-        )));
+        let mutating = call("POST", "/api/v1/namespaces/d/pods", "dev");
         tokio::task::yield_now().await;
         assert!(
             !mutating.is_finished(),
-            "the mutating slot is separate, so this one waits in the handler"
+            "the mutating limit is separate: this one is in the handler"
         );
         release.notify_waiters();
-        assert_eq!(first.await.unwrap().unwrap().status(), 200);
-        assert_eq!(mutating.await.unwrap().unwrap().status(), 200);
+        assert_eq!(first.await.unwrap().status(), 200);
+        assert_eq!(mutating.await.unwrap().status(), 200);
     }
 
     #[tokio::test(start_paused = true)]
     async fn masters_watches_and_probes_are_exempt() {
         let release = Arc::new(Notify::new());
-        let svc = limited(release.clone());
-        let dev = user(&["dev"]);
-        let _busy = tokio::spawn(svc.clone().oneshot(request("GET", "/api/v1/pods", &dev)));
+        let call = limited(Some(release.clone()));
+        let _busy = call("GET", "/api/v1/pods", "dev");
         tokio::task::yield_now().await;
         let exempt = [
-            request("GET", "/api/v1/pods", &user(&["system:masters"])),
-            request("GET", "/api/v1/pods?watch=true", &dev),
-            request("GET", "/readyz", &dev),
+            call("GET", "/api/v1/pods", "system:masters"),
+            call("GET", "/api/v1/pods?watch=true", "dev"),
+            call("GET", "/readyz", "dev"),
         ];
-        let waiting: Vec<_> = exempt
-            .into_iter()
-            .map(|r| tokio::spawn(svc.clone().oneshot(r)))
-            .collect();
         tokio::task::yield_now().await;
         release.notify_waiters();
-        for handle in waiting {
-            assert_eq!(handle.await.unwrap().unwrap().status(), 200);
+        for handle in exempt {
+            assert_eq!(handle.await.unwrap().status(), 200);
         }
     }
 
     #[tokio::test]
     async fn the_slot_is_held_until_the_body_is_dropped() {
-        let svc = ResolveRequestInfoLayer.layer(MaxInFlightLayer::new(1, 1).layer(service_fn(
-            |_req: Request| async { Ok::<_, Infallible>(Response::new(Body::from("ok"))) },
-        )));
-        let dev = user(&["dev"]);
-        let unread = svc
-            .clone()
-            .oneshot(request("GET", "/api/v1/pods", &dev))
-            .await
-            .unwrap();
-        let second = svc
-            .clone()
-            .oneshot(request("GET", "/api/v1/pods", &dev))
-            .await
-            .unwrap();
-        assert_eq!(second.status(), 429);
+        let call = limited(None);
+        let unread = call("GET", "/api/v1/pods", "dev").await.unwrap();
+        assert_eq!(
+            call("GET", "/api/v1/pods", "dev").await.unwrap().status(),
+            429
+        );
         drop(unread);
-        let third = svc
-            .clone()
-            .oneshot(request("GET", "/api/v1/pods", &dev))
-            .await
-            .unwrap();
-        assert_eq!(third.status(), 200);
+        assert_eq!(
+            call("GET", "/api/v1/pods", "dev").await.unwrap().status(),
+            200
+        );
     }
 }

@@ -10,8 +10,10 @@ use super::*;
 use crate::server::config::Config;
 
 fn completed(dir: &std::path::Path) -> CompletedConfig {
-    let mut config = Config::default();
-    config.data_dir = dir.to_path_buf();
+    let config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
     config.complete().unwrap()
 }
 
