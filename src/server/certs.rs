@@ -161,6 +161,12 @@ pub fn serving_names(bind_address: IpAddr) -> Vec<String> {
 /// the CA is new, when they expire within 30 days, or (serving) when they lack a needed name.
 pub fn ensure_pki(pki_dir: &Path, bind_address: IpAddr, with_serving: bool) -> anyhow::Result<Pki> {
     fs::create_dir_all(pki_dir).with_context(|| format!("creating {}", pki_dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(pki_dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", pki_dir.display()))?;
+    }
     let have_ca = pki_dir.join(CA_CERT).exists() && pki_dir.join(CA_KEY).exists();
     let ca = if have_ca {
         CertificateAuthority::load(pki_dir)?
@@ -348,6 +354,8 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+            let mode = fs::metadata(dir.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
         }
     }
 
