@@ -19,12 +19,17 @@ use rcgen::{
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-/// File names under `<data-dir>/pki/`.
+/// The CA certificate under `<data-dir>/pki/`; give it to clients that should trust the server.
 pub const CA_CERT: &str = "ca.crt";
+/// The CA key; whoever holds it can mint identities, hence owner-only permissions.
 pub const CA_KEY: &str = "ca.key";
+/// The generated serving certificate (when no `--tls-cert-file` is given).
 pub const SERVING_CERT: &str = "apiserver.crt";
+/// The generated serving key.
 pub const SERVING_KEY: &str = "apiserver.key";
+/// The admin client certificate embedded in the kubeconfig.
 pub const ADMIN_CERT: &str = "admin.crt";
+/// The admin client key.
 pub const ADMIN_KEY: &str = "admin.key";
 
 /// The admin identity DECISIONS.md fixes.
@@ -39,7 +44,9 @@ const RENEW_BEFORE_SECONDS: i64 = 30 * 24 * 3600;
 /// A PEM certificate with its PEM private key.
 #[derive(Clone, Debug)]
 pub struct KeyedCert {
+    /// The certificate, PEM.
     pub cert_pem: String,
+    /// Its private key, PEM (PKCS#8).
     pub key_pem: String,
 }
 
@@ -132,9 +139,11 @@ impl CertificateAuthority {
 
 /// What [`ensure_pki`] leaves on disk and hands back.
 pub struct Pki {
+    /// The CA that signed the leaves and verifies client certificates.
     pub ca: CertificateAuthority,
     /// `None` when the user serves their own certificate.
     pub serving: Option<KeyedCert>,
+    /// The `capstan-admin` / `system:masters` client certificate.
     pub admin: KeyedCert,
 }
 
@@ -152,6 +161,12 @@ pub fn serving_names(bind_address: IpAddr) -> Vec<String> {
 /// the CA is new, when they expire within 30 days, or (serving) when they lack a needed name.
 pub fn ensure_pki(pki_dir: &Path, bind_address: IpAddr, with_serving: bool) -> anyhow::Result<Pki> {
     fs::create_dir_all(pki_dir).with_context(|| format!("creating {}", pki_dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(pki_dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", pki_dir.display()))?;
+    }
     let have_ca = pki_dir.join(CA_CERT).exists() && pki_dir.join(CA_KEY).exists();
     let ca = if have_ca {
         CertificateAuthority::load(pki_dir)?
@@ -339,6 +354,8 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+            let mode = fs::metadata(dir.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
         }
     }
 

@@ -59,20 +59,26 @@ pub mod defaults {
 pub struct Config {
     /// Capstan's own state: `pki/`, `kubeconfig`, the embedded database.
     pub data_dir: PathBuf,
+    /// Listening and TLS.
     pub serving: ServingConfig,
+    /// Client certificate trust.
     pub authn: AuthnConfig,
+    /// Where the storage backend connects.
     pub storage: StorageConfig,
+    /// In-flight, timeout and body limits.
     pub limits: LimitsConfig,
 }
 
 /// Where and how to listen.
 #[derive(Clone, Debug)]
 pub struct ServingConfig {
+    /// The address to listen on; also a name in the generated serving certificate.
     pub bind_address: IpAddr,
     /// 0 picks a free port (tests); the real one is known after binding.
     pub secure_port: u16,
     /// With `tls_private_key_file`: serve this certificate instead of generating one.
     pub tls_cert_file: Option<PathBuf>,
+    /// The key for `tls_cert_file`.
     pub tls_private_key_file: Option<PathBuf>,
     /// How long `/readyz` fails before the server stops accepting connections.
     pub shutdown_delay: Duration,
@@ -91,7 +97,9 @@ pub struct AuthnConfig {
 pub struct StorageConfig {
     /// Empty: the embedded store under `data_dir`.
     pub etcd_servers: Vec<String>,
+    /// Prefix of every key Capstan writes (`/capstan`).
     pub etcd_prefix: String,
+    /// How often old revisions are compacted; zero disables compaction.
     pub compaction_interval: Duration,
 }
 
@@ -104,6 +112,7 @@ pub struct LimitsConfig {
     pub max_mutating_requests_inflight: usize,
     /// The longest a non-long-running request may take; `?timeout=` may only shorten it.
     pub request_timeout: Duration,
+    /// Larger request bodies get 413.
     pub max_request_body_bytes: u64,
 }
 

@@ -14,7 +14,9 @@ use super::lifecycle::Signal;
 /// (long-running hooks should stop then).
 #[derive(Clone, Debug)]
 pub struct PostStartHookContext {
+    /// The address the server listens on.
     pub local_addr: SocketAddr,
+    /// Fires when shutdown begins.
     pub shutdown_initiated: Signal,
 }
 

@@ -32,7 +32,7 @@ pub struct Options {
     pub bind_address: IpAddr,
 
     /// PEM serving certificate (chain: leaf first). Without it Capstan issues one from its own
-    /// CA under <data-dir>/pki.
+    /// CA under `--data-dir`/pki.
     #[arg(long, requires = "tls_private_key_file")]
     pub tls_cert_file: Option<PathBuf>,
 
