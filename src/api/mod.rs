@@ -7,6 +7,7 @@ pub mod errors;
 pub mod field;
 pub mod meta;
 pub mod options;
+pub mod protobuf;
 pub mod quantity;
 pub mod schema;
 pub mod selectors;

@@ -127,7 +127,7 @@ func gotypes() error {
 			}
 			mode := "omitempty"
 			switch {
-			case jsonName == "" && opts["inline"]:
+			case jsonName == "" && (f.Anonymous || opts["inline"]):
 				mode = "inline"
 			case label == "rep":
 				mode = "repeated"
