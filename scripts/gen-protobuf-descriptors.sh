@@ -5,7 +5,8 @@
 #   src/api/protobuf/k8s.fds      FileDescriptorSet of the served groups' .proto files (protoc)
 #   src/api/protobuf/gotypes.txt  what only the Go types say: kind -> message, and how each field
 #                                 is written as JSON (pointer, omitempty, omitzero, always)
-#   src/api/protobuf/testdata/    protobuf bytes from apimachinery's serializer + Go's JSON of them
+#   src/api/protobuf/testdata/go/ protobuf bytes from apimachinery's serializer + Go's JSON of them
+#                                 (testdata/kubectl/ holds bodies captured from kubectl, by hand)
 #
 # Needs go (modules come from the Go module proxy) and protoc. Building Capstan needs neither:
 # the outputs are committed. To serve another group, add its .proto below and its AddToScheme in
@@ -44,8 +45,8 @@ protoc -I "$include" --include_imports --descriptor_set_out="$out/k8s.fds" "${pr
 (cd "$tools" && go run . gotypes) >"$out/gotypes.txt.tmp"
 mv "$out/gotypes.txt.tmp" "$out/gotypes.txt"
 
-rm -rf "$out/testdata"
-mkdir -p "$out/testdata"
-(cd "$tools" && go run . vectors "$out/testdata")
+rm -rf "$out/testdata/go"
+mkdir -p "$out/testdata/go"
+(cd "$tools" && go run . vectors "$out/testdata/go")
 
 echo "generated from k8s.io/api $(basename "$api" | sed 's/.*@//') and k8s.io/apimachinery $(basename "$apimachinery" | sed 's/.*@//')" >&2

@@ -111,7 +111,7 @@ mod tests {
     /// Go's own output for each duration, written by tools/protobuf.
     #[test]
     fn durations_match_go() {
-        let table = include_str!("testdata/durations.txt");
+        let table = include_str!("testdata/go/durations.txt");
         let mut checked = 0;
         for line in table.lines() {
             let (nanos, expected) = line.split_once(' ').unwrap();

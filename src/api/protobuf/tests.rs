@@ -1,6 +1,6 @@
-//! The vectors in testdata/ were written by apimachinery's own protobuf serializer, each beside
+//! The vectors in testdata/go were written by apimachinery's own protobuf serializer, each beside
 //! encoding/json's rendering of the same Go value (tools/protobuf): decoding the first must give
-//! the second exactly.
+//! the second exactly. testdata/kubectl holds request bodies captured from real kubectl.
 
 use serde_json::{Value, json};
 
@@ -8,6 +8,11 @@ use super::*;
 
 fn vector(name: &str) -> (Vec<u8>, Value) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/protobuf/testdata");
+    let name = if name.contains('/') {
+        name.to_string()
+    } else {
+        format!("go/{name}")
+    };
     let pb = std::fs::read(format!("{dir}/{name}.pb")).unwrap();
     let js = std::fs::read(format!("{dir}/{name}.json")).unwrap();
     (pb, serde_json::from_slice(&js).unwrap())
@@ -151,6 +156,13 @@ fn wrap_in_watch_event(inner: &[u8]) -> Vec<u8> {
     let event = [field(1, b"ADDED"), field(2, &field(1, inner))].concat();
     let type_meta = [field(1, b"v1"), field(2, b"WatchEvent")].concat();
     [MAGIC.to_vec(), field(1, &type_meta), field(2, &event)].concat()
+}
+
+#[test]
+fn bodies_captured_from_kubectl() {
+    assert_vector("kubectl/namespace");
+    assert_vector("kubectl/configmap");
+    assert_vector("kubectl/secret");
 }
 
 #[test]
