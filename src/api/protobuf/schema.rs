@@ -25,7 +25,9 @@ pub enum FieldMode {
     OmitEmpty,
     /// A pointer: written whenever present, zero or not (`terminationGracePeriodSeconds: 0`).
     Pointer,
-    /// No `omitempty`, or a struct (encoding/json ignores `omitempty` on structs): always written.
+    /// No `omitempty`, or a struct (encoding/json ignores `omitempty` on structs): written even
+    /// when zero. go-to-protobuf always puts such fields on the wire; one missing there (a
+    /// hand-made encoder) is left out rather than invented.
     Always,
     /// `omitzero`: left out when the value is zero (`creationTimestamp` of a new object).
     OmitZero,
