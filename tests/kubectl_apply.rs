@@ -83,12 +83,19 @@ fn client_side_apply_for_core_and_capstan_pods() {
 fn server_side_apply_conflicts_and_forced_takeover() {
     let c = Capstan::start();
     for (api_version, resource) in [("v1", "pods"), ("capstan.dev/v1", "pods.capstan.dev")] {
-        let first = pod_yaml(api_version, "ssa", "nginx:1.27", "web");
+        // Status is reset on the main resource, so nobody owns what the manifest says of it.
+        let first = format!(
+            "{}status:\n  phase: Running\n",
+            pod_yaml(api_version, "ssa", "nginx:1.27", "web")
+        );
         let out = c.kubectl_stdin_ok(&["apply", "--server-side", "-f", "-"], &first);
         assert!(out.contains("serverside-applied"), "{out}");
         let pod = get_json(&c, &[resource, "ssa"]);
         assert_eq!(image_owners(&pod), ["kubectl"]);
-        assert_eq!(pod["metadata"]["managedFields"][0]["operation"], "Apply");
+        assert_eq!(pod["status"]["phase"], "Pending");
+        let entry = &pod["metadata"]["managedFields"][0];
+        assert_eq!(entry["operation"], "Apply");
+        assert!(entry["fieldsV1"].get("f:status").is_none(), "{entry}");
 
         let other = pod_yaml(api_version, "ssa", "nginx:1.28", "web");
         let args = ["apply", "--server-side", "--field-manager=other", "-f", "-"];
@@ -110,6 +117,20 @@ fn server_side_apply_conflicts_and_forced_takeover() {
         assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.28");
         assert_eq!(image_owners(&pod), ["other"]);
         c.kubectl_ok(&["delete", resource, "ssa"]);
+
+        // Moving from client-side to server-side apply takes the fields over without conflicts.
+        c.kubectl_stdin_ok(
+            &["apply", "-f", "-"],
+            &pod_yaml(api_version, "upgraded", "nginx:1.27", "web"),
+        );
+        c.kubectl_stdin_ok(
+            &["apply", "--server-side", "-f", "-"],
+            &pod_yaml(api_version, "upgraded", "nginx:1.28", "web"),
+        );
+        let pod = get_json(&c, &[resource, "upgraded"]);
+        assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.28");
+        assert_eq!(image_owners(&pod), ["kubectl"]);
+        c.kubectl_ok(&["delete", resource, "upgraded"]);
     }
 }
 
