@@ -29,6 +29,7 @@ use crate::endpoints::handlers::{self, HandlerConfig, Scope};
 use crate::endpoints::negotiation::{Restrictions, negotiate_output};
 use crate::endpoints::query::QueryParams;
 use crate::endpoints::request_info::RequestInfo;
+use crate::endpoints::warnings::Warnings;
 use crate::registry::{RequestContext, Rest, Verb};
 
 /// One served group-version: its storage map and what every handler needs.
@@ -145,14 +146,21 @@ fn accept(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn serve(state: Arc<GroupVersion>, req: Request) -> Response {
-    match dispatch(&state, req).await {
+    let warnings = Warnings::default();
+    let mut response = match dispatch(&state, req, &warnings).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
-    }
+    };
+    warnings.write_to(response.headers_mut());
+    response
 }
 
 /// Resolves the request to a resource and scope, checks the verb, and runs its handler.
-async fn dispatch(state: &GroupVersion, req: Request) -> Result<Response, ApiError> {
+async fn dispatch(
+    state: &GroupVersion,
+    req: Request,
+    warnings: &Warnings,
+) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
     let info = parts
         .extensions
@@ -212,6 +220,7 @@ async fn dispatch(state: &GroupVersion, req: Request) -> Result<Response, ApiErr
         query: QueryParams::parse(parts.uri.query()),
         headers: parts.headers,
         config: state.config.clone(),
+        warnings: warnings.clone(),
     };
     run(&scope, required, body).await
 }
