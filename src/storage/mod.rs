@@ -12,6 +12,10 @@
 //!
 //! Keys are built only by [`keys`]; every prefix used to list or watch ends in `/`, so `ns1` never
 //! matches `ns10`.
+//!
+//! Writes may give a key a time to live ([`Storage::create_with_ttl`], [`Storage::update_with_ttl`]),
+//! as kube-apiserver does for events with etcd leases; the key then goes through an ordinary
+//! deletion that readers and watchers see.
 
 pub mod backend;
 pub mod compactor;
