@@ -232,6 +232,48 @@ async fn embedded_expires_keys_after_reopen() {
     assert_quiet(&mut watch).await;
 }
 
+/// etcd only: a shared lease that etcd no longer has (revoked by someone else) is replaced, so
+/// writes with a TTL keep working.
+#[cfg(feature = "etcd")]
+#[tokio::test]
+async fn etcd_replaces_a_lease_it_lost() {
+    let fixture = etcd().await;
+    let s = fixture.storage.clone();
+    let ttl = Some(Duration::from_secs(600));
+    s.create_with_ttl("/t/ev/a", b"1".to_vec(), ttl)
+        .await
+        .unwrap();
+    let endpoint = fixture
+        ._guard
+        .downcast_ref::<support::etcd::Etcd>()
+        .unwrap()
+        .endpoint
+        .clone();
+    let mut client = etcd_client::Client::connect([endpoint], None)
+        .await
+        .unwrap();
+    let leases = client.leases().await.unwrap();
+    assert_eq!(
+        leases.leases().len(),
+        1,
+        "writes in one bucket share a lease"
+    );
+    for lease in leases.leases() {
+        client.lease_revoke(lease.id()).await.unwrap();
+    }
+    assert_eq!(
+        s.get("/t/ev/a").await.unwrap(),
+        None,
+        "revoking took the key"
+    );
+    let b = s
+        .create_with_ttl("/t/ev/b", b"1".to_vec(), ttl)
+        .await
+        .unwrap();
+    assert_eq!(s.get("/t/ev/b").await.unwrap(), Some(b));
+    assert_eq!(client.leases().await.unwrap().leases().len(), 1);
+}
+
 /// etcd only: a cluster that cannot be reached answers `Unavailable`, not a hang or a panic.
 #[cfg(feature = "etcd")]
 #[tokio::test]
