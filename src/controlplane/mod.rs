@@ -1,5 +1,6 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
-//! backend, the core/v1 and capstan.dev/v1 groups, admission, and the post-start hooks that
+//! backend, the core/v1 (namespaces, pods, configmaps, secrets, events with `--event-ttl`) and
+//! capstan.dev/v1 groups, admission, and the post-start hooks that
 //! bootstrap namespaces and compact history.
 //!
 //! This is the one place that names concrete kinds; the server, endpoints, store and storage
@@ -92,6 +93,10 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     core_resources.insert(
         "secrets".into(),
         core::secret::secret_storage(storage.clone(), &prefix),
+    );
+    core_resources.insert(
+        "events".into(),
+        core::event::event_storage(storage.clone(), &prefix, config.storage().event_ttl),
     );
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
 
