@@ -1,5 +1,5 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
-//! backend, the core/v1 and capstan.dev/v1 groups, admission, and the post-start hooks that
+//! backend, the core/v1 and capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks that
 //! bootstrap namespaces and compact history.
 //!
 //! This is the one place that names concrete kinds; the server, endpoints, store and storage
@@ -86,26 +86,26 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
             resources: core_resources,
         }],
     });
+    let capstan_versions: Vec<ApiVersionInfo> = capstan::versions(storage.clone(), &prefix)
+        .into_iter()
+        .map(|(version, resources)| ApiVersionInfo { version, resources })
+        .collect();
+    let mut index_paths: Vec<String> = ["/api", "/api/v1", "/apis", "/apis/capstan.dev"]
+        .map(String::from)
+        .into();
+    index_paths.extend(
+        capstan_versions
+            .iter()
+            .map(|v| format!("/apis/{}/{}", capstan::GROUP, v.version)),
+    );
     installer.install_group(ApiGroupInfo {
-        group: "capstan.dev".into(),
-        versions: vec![ApiVersionInfo {
-            version: "v1".into(),
-            resources: capstan::pod_storage(storage.clone(), &prefix),
-        }],
+        group: capstan::GROUP.into(),
+        versions: capstan_versions,
     });
 
     let compaction_interval = config.storage().compaction_interval;
     let mut server = GenericApiServer::new(config, installer.into_router());
-    server.add_index_paths(
-        [
-            "/api",
-            "/api/v1",
-            "/apis",
-            "/apis/capstan.dev",
-            "/apis/capstan.dev/v1",
-        ]
-        .map(String::from),
-    );
+    server.add_index_paths(index_paths);
     let health_storage = storage.clone();
     server.add_health_check("etcd", move || {
         let storage = health_storage.clone();
