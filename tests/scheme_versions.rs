@@ -379,3 +379,55 @@ async fn v1beta1_watches_and_errors() {
     let c = Arc::try_unwrap(c).ok().unwrap();
     tokio::task::spawn_blocking(move || drop(c)).await.unwrap();
 }
+
+/// The OpenAPI documents build for everything installed for capstan.dev — both versions, with
+/// v1beta1's own schema — once the model registers v1beta1 next to v1.
+#[tokio::test]
+async fn openapi_documents_cover_both_versions() {
+    use capstan::api::openapi::OpenApiDocs;
+    use capstan::api::schema::SchemaModelBuilder;
+    use capstan::api::scheme::capstan::schema::{POD_SPEC_DEFINITION, add_v1beta1_schemas};
+    use capstan::api::types::CapstanPod;
+    use capstan::auth::admission::AdmissionChain;
+    use capstan::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
+    use k8s_openapi::api::core::v1::Binding;
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = capstan::storage::backend::open(capstan::storage::backend::Backend::Embedded {
+        path: dir.path().join("store.redb"),
+    })
+    .await
+    .unwrap();
+    let versions = capstan::registry::capstan::versions(storage, "/capstan")
+        .into_iter()
+        .map(|(version, resources)| ApiVersionInfo { version, resources })
+        .collect();
+    let mut installer = Installer::new(Arc::new(AdmissionChain::default()));
+    installer.install_group(ApiGroupInfo {
+        group: "capstan.dev".into(),
+        versions,
+    });
+    let model = add_v1beta1_schemas(
+        SchemaModelBuilder::with_core_kinds()
+            .add_kind::<CapstanPod>("capstan.dev", "v1", "Pod")
+            .add_kind::<Binding>("capstan.dev", "v1", "Binding"),
+    )
+    .build();
+    let docs = OpenApiDocs::build(&model, &installer.served_resources()).unwrap();
+    let v3: Value =
+        serde_json::from_slice(docs.v3("apis/capstan.dev/v1beta1").unwrap().json()).unwrap();
+    let schemas = &v3["components"]["schemas"];
+    assert_eq!(
+        schemas["dev.capstan.v1beta1.Pod"]["x-kubernetes-group-version-kind"],
+        json!([{"group": "capstan.dev", "version": "v1beta1", "kind": "Pod"}])
+    );
+    let spec = &schemas[POD_SPEC_DEFINITION];
+    assert!(spec["properties"]["host"].is_object(), "{spec}");
+    assert!(spec["properties"].get("nodeName").is_none());
+    assert!(
+        v3["paths"]
+            .as_object()
+            .unwrap()
+            .contains_key("/apis/capstan.dev/v1beta1/namespaces/{namespace}/pods/{name}/binding")
+    );
+}

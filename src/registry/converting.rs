@@ -32,6 +32,10 @@ use crate::registry::{
     default_table_row,
 };
 
+/// A version's storage map: `Rest`s by path (`pods`, `pods/status`), as `ApiVersionInfo` takes
+/// it.
+pub type StorageMap = BTreeMap<String, Arc<dyn Rest>>;
+
 /// One resource served in `descriptor.version` by converting to and from `inner`, which serves
 /// the same resource in its kind's storage version.
 pub struct ConvertingRest {
@@ -258,10 +262,10 @@ impl Rest for ConvertingRest {
 pub fn serve_version(
     scheme: &Arc<Scheme>,
     group: &str,
-    resources: &BTreeMap<String, Arc<dyn Rest>>,
+    resources: &StorageMap,
     version: &str,
-) -> BTreeMap<String, Arc<dyn Rest>> {
-    let mut served: BTreeMap<String, Arc<dyn Rest>> = BTreeMap::new();
+) -> StorageMap {
+    let mut served = StorageMap::new();
     // Resources first, so that subresources can check their parent.
     let (subresources, resources): (Vec<_>, Vec<_>) =
         resources.iter().partition(|(path, _)| path.contains('/'));
@@ -291,8 +295,8 @@ pub fn group_versions(
     scheme: &Arc<Scheme>,
     group: &str,
     storage_version: &str,
-    resources: BTreeMap<String, Arc<dyn Rest>>,
-) -> Vec<(String, BTreeMap<String, Arc<dyn Rest>>)> {
+    resources: StorageMap,
+) -> Vec<(String, StorageMap)> {
     scheme
         .prioritized_versions(group)
         .into_iter()

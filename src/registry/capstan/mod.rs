@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::api::scheme::{self, Scheme};
 use crate::api::types::CapstanPod;
 use crate::registry::Rest;
-use crate::registry::converting::group_versions;
+use crate::registry::converting::{StorageMap, group_versions};
 use crate::registry::core::pod::pod_storage_for;
 use crate::storage::SharedStorage;
 
@@ -23,10 +23,7 @@ pub fn pod_storage(storage: SharedStorage, prefix: &str) -> BTreeMap<String, Arc
 
 /// Every served version of the group with its storage map, preferred (`v1`) first; `v1beta1`
 /// converts to and from the same v1 stores.
-pub fn versions(
-    storage: SharedStorage,
-    prefix: &str,
-) -> Vec<(String, BTreeMap<String, Arc<dyn Rest>>)> {
+pub fn versions(storage: SharedStorage, prefix: &str) -> Vec<(String, StorageMap)> {
     let scheme: Arc<Scheme> = Arc::new(scheme::capstan::scheme());
     group_versions(
         &scheme,
