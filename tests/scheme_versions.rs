@@ -332,8 +332,10 @@ async fn v1beta1_watches_and_errors() {
                "details": {"name": "missing", "group": "capstan.dev", "kind": "pods"},
                "code": 404})
     );
+    // Validation runs on v1; the causes name v1beta1's fields.
     let invalid = json!({"apiVersion": "capstan.dev/v1beta1", "kind": "Pod",
-                         "metadata": {"name": "bad"}, "spec": {"host": "node-1"}});
+                         "metadata": {"name": "bad", "annotations": {GATES: r#"[{"name":"g"}]"#}},
+                         "spec": {"host": "node-1", "containers": [{"name": "c", "image": "nginx"}]}});
     let (code, status) = c
         .raw(
             "POST",
@@ -349,6 +351,16 @@ async fn v1beta1_watches_and_errors() {
         "Invalid names the kind: {status}"
     );
     assert_eq!(status["details"]["group"], "capstan.dev");
+    assert_eq!(
+        status["details"]["causes"],
+        json!([{"reason": "FieldValueForbidden", "field": "spec.host",
+                "message": "Forbidden: cannot be set until all schedulingGates have been cleared"}]),
+        "{status}"
+    );
+    assert_eq!(
+        status["message"],
+        "Pod.capstan.dev \"bad\" is invalid: spec.host: Forbidden: cannot be set until all schedulingGates have been cleared"
+    );
     // A v1 body sent to the v1beta1 endpoint is the wrong version for the URL.
     let (code, status) = c
         .raw(

@@ -68,7 +68,7 @@ impl ConvertingRest {
     fn converter(&self) -> Converter {
         Converter {
             scheme: self.scheme.clone(),
-            served: self.descriptor.version.clone(),
+            served: self.served_kind(),
             storage: self.inner.descriptor().version.clone(),
         }
     }
@@ -95,7 +95,9 @@ impl ConvertingRest {
 #[derive(Clone)]
 struct Converter {
     scheme: Arc<Scheme>,
-    served: String,
+    /// The kind as requests name it.
+    served: GroupVersionKind,
+    /// The storage version.
     storage: String,
 }
 
@@ -115,9 +117,28 @@ impl Converter {
     /// An object from the wrapped `Rest` (storage version) in the served version. Failures are
     /// the server's (500).
     fn to_served(&self, object: Value) -> Result<Value, ApiError> {
+        let version = &self.served.version;
         self.scheme
-            .convert(object, &self.served)
-            .map_err(|e| ApiError::internal(format!("converting to {}: {e}", self.served)))
+            .convert(object, version)
+            .map_err(|e| ApiError::internal(format!("converting to {version}: {e}")))
+    }
+
+    /// An error of the wrapped `Rest` as the client of the served version should read it: the
+    /// causes of a 422 name the served version's fields.
+    fn served_error(&self, err: ApiError) -> ApiError {
+        match err {
+            ApiError::Invalid {
+                kind,
+                name,
+                mut causes,
+            } => {
+                for cause in &mut causes {
+                    cause.field = self.scheme.field_path_for(&self.served, &cause.field);
+                }
+                ApiError::Invalid { kind, name, causes }
+            }
+            other => other,
+        }
     }
 
     fn event(&self, event: WatchEvent) -> WatchEvent {
@@ -203,7 +224,11 @@ impl Rest for ConvertingRest {
     ) -> Result<Value, ApiError> {
         let converter = self.converter();
         let object = converter.to_storage(object)?;
-        let created = self.inner.create(ctx, parent, object, opts).await?;
+        let created = self
+            .inner
+            .create(ctx, parent, object, opts)
+            .await
+            .map_err(|e| converter.served_error(e))?;
         converter.to_served(created)
     }
 
@@ -226,7 +251,8 @@ impl Rest for ConvertingRest {
         let (stored, created) = self
             .inner
             .update(ctx, name, in_storage_version, opts)
-            .await?;
+            .await
+            .map_err(|e| converter.served_error(e))?;
         Ok((converter.to_served(stored)?, created))
     }
 

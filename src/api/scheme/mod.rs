@@ -136,6 +136,11 @@ pub type DefaultFn = fn(&mut Object);
 /// with kube's `field label not supported: <label>`.
 pub type FieldLabelFn = fn(&str, &str) -> Result<(String, String), String>;
 
+/// Names a field path of the storage version (`spec.nodeName`, `spec.schedulingGates[0].name`,
+/// as validation reports it) in one version's terms, so that a 422's causes name fields the
+/// client can see; paths that are the same in both versions come back unchanged.
+pub type FieldPathFn = fn(&str) -> String;
+
 /// How a served version of a kind converts to its storage version and back.
 #[derive(Clone, Copy, Debug)]
 pub struct Conversion {
@@ -160,6 +165,16 @@ struct Registration {
     conversion: Option<Conversion>,
     defaulter: Option<DefaultFn>,
     field_labels: Option<FieldLabelFn>,
+    field_paths: Option<FieldPathFn>,
+}
+
+impl Registration {
+    const EMPTY: Self = Self {
+        conversion: None,
+        defaulter: None,
+        field_labels: None,
+        field_paths: None,
+    };
 }
 
 /// Kinds per group-version, their storage versions, conversions, defaults and field labels.
@@ -183,24 +198,13 @@ impl Scheme {
     pub fn add_storage_kind(&mut self, gvk: GroupVersionKind) -> &mut Self {
         self.storage
             .insert((gvk.group.clone(), gvk.kind.clone()), gvk.version.clone());
-        self.kinds.insert(
-            gvk,
-            Registration {
-                conversion: None,
-                defaulter: None,
-                field_labels: None,
-            },
-        );
+        self.kinds.insert(gvk, Registration::EMPTY);
         self
     }
 
     /// Registers `gvk`, served through `conversion` from its kind's storage version.
     pub fn add_kind(&mut self, gvk: GroupVersionKind, conversion: Conversion) -> &mut Self {
-        let entry = self.kinds.entry(gvk).or_insert(Registration {
-            conversion: None,
-            defaulter: None,
-            field_labels: None,
-        });
+        let entry = self.kinds.entry(gvk).or_insert(Registration::EMPTY);
         entry.conversion = Some(conversion);
         self
     }
@@ -221,6 +225,18 @@ impl Scheme {
     ) -> &mut Self {
         if let Some(entry) = self.kinds.get_mut(gvk) {
             entry.field_labels = Some(convert);
+        }
+        self
+    }
+
+    /// Registers how `gvk` names the storage version's field paths in validation errors.
+    pub fn add_field_path_conversion(
+        &mut self,
+        gvk: &GroupVersionKind,
+        convert: FieldPathFn,
+    ) -> &mut Self {
+        if let Some(entry) = self.kinds.get_mut(gvk) {
+            entry.field_paths = Some(convert);
         }
         self
     }
@@ -319,6 +335,14 @@ impl Scheme {
         match self.registration(gvk)?.field_labels {
             Some(convert) => convert(label, value).map_err(ConversionError::Invalid),
             None => Ok((label.to_string(), value.to_string())),
+        }
+    }
+
+    /// A storage-version field path in `gvk`'s terms; unchanged when `gvk` registers no mapping.
+    pub fn field_path_for(&self, gvk: &GroupVersionKind, path: &str) -> String {
+        match self.kinds.get(gvk).and_then(|r| r.field_paths) {
+            Some(convert) => convert(path),
+            None => path.to_string(),
         }
     }
 

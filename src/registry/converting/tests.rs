@@ -101,6 +101,16 @@ impl Rest for FakeV1 {
         object: Value,
         _: &WriteOptions,
     ) -> Result<Value, ApiError> {
+        if object["metadata"]["name"] == "invalid" {
+            return Err(ApiError::invalid(
+                self.descriptor.group_kind(),
+                "invalid",
+                vec![
+                    crate::api::FieldError::forbidden("spec.nodeName", "not yet"),
+                    crate::api::FieldError::required("spec.containers", ""),
+                ],
+            ));
+        }
         if object["kind"] == "Binding" {
             assert_eq!(object["apiVersion"], "capstan.dev/v1");
             return Ok(json!({"apiVersion": "v1", "kind": "Status", "status": "Success"}));
@@ -417,5 +427,25 @@ fn discovery_hashes_the_storage_version_in_every_version() {
     assert_eq!(
         pods.storage_version_hash.as_deref(),
         Some(storage_version_hash("capstan.dev", "v1", "Pod").as_str())
+    );
+}
+
+#[tokio::test]
+async fn invalid_causes_name_the_served_version_fields() {
+    let fake = FakeV1::new("Pod", "pods");
+    let body = json!({"apiVersion": "capstan.dev/v1beta1", "kind": "Pod",
+                      "metadata": {"name": "invalid"}, "spec": {"host": "n"}});
+    let err = beta(&fake)
+        .create(&ctx(), None, body, &WriteOptions::default())
+        .await
+        .unwrap_err();
+    let ApiError::Invalid { causes, .. } = &err else {
+        panic!("{err:?}")
+    };
+    let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["spec.host", "spec.containers"]);
+    assert!(
+        err.to_string().contains("spec.host: Forbidden: not yet"),
+        "{err}"
     );
 }

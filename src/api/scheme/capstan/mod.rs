@@ -17,6 +17,10 @@
 //! would. Fields a v1beta1 body sends under the v1-only names (`nodeName`, `schedulingGates`) are
 //! unknown fields in v1beta1 and are dropped, as kube's decoder drops unknown fields.
 //!
+//! Validation runs on v1; the causes of a 422 answered to a v1beta1 request name v1beta1's fields
+//! (`spec.host`, the annotation for a gate), not v1's — kube reports its internal names, which a
+//! client of the older version could not find in its object.
+//!
 //! `Binding` (the body of `pods/binding`) is the same in both versions.
 
 use serde_json::Value;
@@ -60,6 +64,7 @@ pub fn register(scheme: &mut Scheme) {
             },
         )
         .add_field_label_conversion(&beta_pod, v1beta1_pod_field_label)
+        .add_field_path_conversion(&beta_pod, v1beta1_pod_field_path)
         .add_kind(gvk(V1BETA1, "Binding"), Conversion::IDENTICAL)
         .set_version_priority(GROUP, &[STORAGE_VERSION, V1BETA1]);
 }
@@ -120,6 +125,24 @@ fn v1beta1_pod_field_label(label: &str, value: &str) -> Result<(String, String),
         "spec.nodeName" => Err(format!("field label not supported: {label}")),
         _ => Ok((label.into(), value.into())),
     }
+}
+
+/// v1 field paths in v1beta1's terms: `spec.nodeName…` is `spec.host…`; anything under
+/// `spec.schedulingGates` is the annotation that holds them.
+fn v1beta1_pod_field_path(path: &str) -> String {
+    if let Some(rest) = strip_field(path, "spec.nodeName") {
+        return format!("spec.host{rest}");
+    }
+    if strip_field(path, "spec.schedulingGates").is_some() {
+        return format!("metadata.annotations[{SCHEDULING_GATES_ANNOTATION}]");
+    }
+    path.to_string()
+}
+
+/// What follows `field` in `path`, if `path` is `field` or lies under it.
+fn strip_field<'a>(path: &'a str, field: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(field)?;
+    (rest.is_empty() || rest.starts_with(['.', '['])).then_some(rest)
 }
 
 fn parse_gates(text: &str) -> Result<Value, ConversionError> {

@@ -156,3 +156,19 @@ fn bindings_only_change_api_version() {
 fn versions_in_preference_order() {
     assert_eq!(scheme().prioritized_versions(GROUP), ["v1", "v1beta1"]);
 }
+
+#[test]
+fn field_paths_in_v1beta1_terms() {
+    let scheme = scheme();
+    let beta = GroupVersionKind::new(GROUP, V1BETA1, "Pod");
+    let path = |p: &str| scheme.field_path_for(&beta, p);
+    assert_eq!(path("spec.nodeName"), "spec.host");
+    assert_eq!(
+        path("spec.schedulingGates[0].name"),
+        "metadata.annotations[capstan.dev/scheduling-gates]"
+    );
+    assert_eq!(path("spec.nodeNames"), "spec.nodeNames");
+    assert_eq!(path("spec.containers[0].image"), "spec.containers[0].image");
+    let v1 = beta.with_version(STORAGE_VERSION);
+    assert_eq!(scheme.field_path_for(&v1, "spec.nodeName"), "spec.nodeName");
+}
