@@ -210,6 +210,7 @@ impl Scheme {
     }
 
     /// Registers the defaults of `gvk`, applied to request bodies in that version.
+    /// Register `gvk` first: for a kind the Scheme does not know, nothing is recorded.
     pub fn add_defaulter(&mut self, gvk: &GroupVersionKind, defaulter: DefaultFn) -> &mut Self {
         if let Some(entry) = self.kinds.get_mut(gvk) {
             entry.defaulter = Some(defaulter);
@@ -218,6 +219,7 @@ impl Scheme {
     }
 
     /// Registers how field selectors of `gvk` name the storage version's fields.
+    /// Register `gvk` first: for a kind the Scheme does not know, nothing is recorded.
     pub fn add_field_label_conversion(
         &mut self,
         gvk: &GroupVersionKind,
@@ -230,6 +232,7 @@ impl Scheme {
     }
 
     /// Registers how `gvk` names the storage version's field paths in validation errors.
+    /// Register `gvk` first: for a kind the Scheme does not know, nothing is recorded.
     pub fn add_field_path_conversion(
         &mut self,
         gvk: &GroupVersionKind,
