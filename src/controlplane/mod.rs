@@ -1,12 +1,14 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
 //! backend, the core/v1 and capstan.dev/v1 groups, admission, and the post-start hooks that
-//! bootstrap namespaces and compact history.
+//! bootstrap namespaces, compact history and start the built-in controllers (the namespace
+//! finalizer and the pod finisher).
 //!
 //! This is the one place that names concrete kinds; the server, endpoints, store and storage
 //! below it are generic.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use std::collections::BTreeMap;
 
 use anyhow::Context;
 use serde_json::json;
@@ -15,6 +17,9 @@ use crate::api::ApiError;
 use crate::api::options::WriteOptions;
 use crate::auth::admission::{AdmissionChain, NamespaceLifecycle};
 use crate::auth::{Admit, UserInfo};
+use crate::controllers::deletable_namespaced;
+use crate::controllers::namespace::{NamespaceEndpoints, NamespaceFinalizer};
+use crate::controllers::pod_finisher::PodFinisher;
 use crate::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
 use crate::registry::{RequestContext, Rest, capstan, core};
 use crate::server::config::CompletedConfig;
@@ -65,9 +70,8 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         NamespaceLifecycle::new(storage.clone(), &prefix),
     )]));
 
-    let namespaces = core::namespace::namespace_storage(storage.clone(), &prefix);
-    let mut core_resources: BTreeMap<String, Arc<dyn Rest>> = BTreeMap::new();
-    core_resources.insert("namespaces".into(), namespaces.clone());
+    let mut core_resources = core::namespace::namespace_storage(storage.clone(), &prefix);
+    let namespaces = core_resources["namespaces"].clone();
     core_resources.insert(
         "configmaps".into(),
         core::configmap::configmap_storage(storage.clone(), &prefix),
@@ -77,6 +81,21 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         core::secret::secret_storage(storage.clone(), &prefix),
     );
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
+
+    let capstan_resources = capstan::pod_storage(storage.clone(), &prefix);
+    let namespace_finalizer = NamespaceFinalizer::new(
+        NamespaceEndpoints {
+            namespaces: namespaces.clone(),
+            status: core_resources["namespaces/status"].clone(),
+            finalize: core_resources["namespaces/finalize"].clone(),
+        },
+        namespace_content(&core_resources, &capstan_resources),
+        admission.clone(),
+    );
+    let pod_finisher = config.controllers().pod_finisher.then(|| {
+        let pods = [&core_resources, &capstan_resources].map(|group| group["pods"].clone());
+        PodFinisher::new(pods.to_vec(), admission.clone())
+    });
 
     let mut installer = Installer::new(admission.clone());
     installer.install_legacy_group(ApiGroupInfo {
@@ -90,7 +109,7 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         group: "capstan.dev".into(),
         versions: vec![ApiVersionInfo {
             version: "v1".into(),
-            resources: capstan::pod_storage(storage.clone(), &prefix),
+            resources: capstan_resources,
         }],
     });
 
@@ -114,12 +133,47 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     server.add_post_start_hook("start-system-namespaces-controller", move |_| async move {
         ensure_system_namespaces(namespaces.as_ref(), admission).await
     });
+    server.add_post_start_hook("start-namespace-finalizer", move |ctx| async move {
+        spawn_until(namespace_finalizer.run(), ctx.shutdown_initiated.fired());
+        Ok(())
+    });
+    if let Some(pod_finisher) = pod_finisher {
+        server.add_post_start_hook("start-pod-finisher", move |ctx| async move {
+            spawn_until(pod_finisher.run(), ctx.shutdown_initiated.fired());
+            Ok(())
+        });
+    }
     server.add_post_start_hook("start-storage-compactor", move |_| async move {
         // runs for the life of the process; the hook itself is done once it is started
         drop(spawn_compactor(storage, compaction_interval));
         Ok(())
     });
     server
+}
+
+/// What deleting a namespace empties, in order: pods first, then every other namespaced
+/// resource both groups serve (kube's OrderedNamespaceDeletion: pods go before what they use).
+pub(crate) fn namespace_content(
+    core: &BTreeMap<String, Arc<dyn Rest>>,
+    capstan: &BTreeMap<String, Arc<dyn Rest>>,
+) -> Vec<Vec<Arc<dyn Rest>>> {
+    let (pods, rest) = deletable_namespaced(core.iter().chain(capstan))
+        .into_iter()
+        .partition(|r| r.descriptor().plural == "pods");
+    vec![pods, rest]
+}
+
+/// Runs a controller in the background until `stop` resolves (shutdown begins).
+fn spawn_until(
+    controller: impl Future<Output = ()> + Send + 'static,
+    stop: impl Future<Output = ()> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        tokio::select! {
+            () = controller => {}
+            () = stop => {}
+        }
+    });
 }
 
 /// Creates the system namespaces that do not exist yet.

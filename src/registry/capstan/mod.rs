@@ -11,7 +11,7 @@ use crate::storage::SharedStorage;
 /// The group's name.
 pub const GROUP: &str = "capstan.dev";
 
-/// The capstan.dev/v1 storage map entries for pods (`pods`, `pods/status`, `pods/binding`),
+/// The capstan.dev/v1 storage map entries for pods (`pods` and its subresources, as core/v1),
 /// kept under `prefix` at `<prefix>/capstan.dev/pods/...`.
 pub fn pod_storage(storage: SharedStorage, prefix: &str) -> BTreeMap<String, Arc<dyn Rest>> {
     pod_storage_for::<CapstanPod>(GROUP, "v1", storage, prefix)
