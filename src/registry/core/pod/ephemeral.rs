@@ -103,8 +103,9 @@ pub fn validate_ephemeral_containers_update(
         .as_ref()
         .is_some_and(|a| a.contains_key(MIRROR_POD_ANNOTATION))
     {
+        // kube's `field.NewPath("")`, which prints as `[]`.
         return vec![FieldError::forbidden(
-            Path::new(""),
+            "[]",
             "static pods do not support ephemeral containers",
         )];
     }

@@ -9,7 +9,7 @@
 //! **PodDisruptionBudgets are not honoured**: Capstan serves no `policy/v1`
 //! PodDisruptionBudgets, so every pod is evicted as kube evicts one that no budget selects.
 //! What remains of kube's rules: the name in the body must be the URL's; `dryRun` in the query and
-//! in `deleteOptions` must agree; a pending pod is deleted only at the resourceVersion that was
+//! in `deleteOptions` must agree (and the options be valid, 422 otherwise); a pending pod is deleted only at the resourceVersion that was
 //! read (kube's guard against a pod turning ready meanwhile), retried on conflict unless the
 //! client gave its own resourceVersion precondition.
 
@@ -28,7 +28,7 @@ use super::{PodObject, PodStrategy};
 use crate::api::options::WriteOptions;
 use crate::api::{ApiError, GroupResource, ResourceDescriptor};
 use crate::auth::{AdmissionRequest, Operation};
-use crate::registry::store::Store;
+use crate::registry::store::{Store, validate_delete_options};
 use crate::registry::{RequestContext, Rest, Verb};
 
 /// kube's `EvictionsRetry`: attempts on a conflict, and the pause between them.
@@ -253,6 +253,9 @@ impl<T: PodObject> Rest for EvictionRest<T> {
             ));
         }
         let original = propagate_dry_run(eviction.delete_options, opts.dry_run)?;
+        // Checked before the pod is marked, so that an eviction the delete would refuse leaves
+        // no DisruptionTarget condition behind.
+        validate_delete_options(&original)?;
         ctx.admission
             .admit(&AdmissionRequest {
                 operation: Operation::Create,
