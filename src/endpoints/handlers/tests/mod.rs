@@ -2,6 +2,7 @@
 //! integrated by the lead). They check HTTP-level behaviour: routing, status codes, Status bodies,
 //! negotiation, Table shape and watch framing.
 
+mod protobuf;
 mod reads;
 mod routes;
 mod watch;
