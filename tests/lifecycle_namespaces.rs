@@ -84,7 +84,10 @@ fn wait_namespace(c: &Capstan, ns: &str, check: impl Fn(&Value) -> bool) -> Valu
         if check(&got) {
             return got;
         }
-        assert!(Instant::now() < deadline, "namespace never got there: {got}");
+        assert!(
+            Instant::now() < deadline,
+            "namespace never got there: {got}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
