@@ -149,7 +149,7 @@ impl Cluster {
                 status: self.core["namespaces/status"].clone(),
                 finalize: self.core["namespaces/finalize"].clone(),
             },
-            crate::controlplane::namespace_content(&self.core, &self.capstan),
+            crate::controlplane::controllers::namespace_content(&self.core, &self.capstan),
             self.admission.clone(),
         )
     }

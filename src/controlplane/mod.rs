@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use std::collections::BTreeMap;
+pub(crate) mod controllers;
 
 use anyhow::Context;
 use serde_json::json;
@@ -17,9 +17,6 @@ use crate::api::ApiError;
 use crate::api::options::WriteOptions;
 use crate::auth::admission::{AdmissionChain, NamespaceLifecycle};
 use crate::auth::{Admit, UserInfo};
-use crate::controllers::deletable_namespaced;
-use crate::controllers::namespace::{NamespaceEndpoints, NamespaceFinalizer};
-use crate::controllers::pod_finisher::PodFinisher;
 use crate::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
 use crate::registry::{RequestContext, Rest, capstan, core};
 use crate::server::config::CompletedConfig;
@@ -28,6 +25,7 @@ use crate::server::{GenericApiServer, shutdown_signal};
 use crate::storage::SharedStorage;
 use crate::storage::backend::{self, Backend};
 use crate::storage::compactor::spawn_compactor;
+use controllers::BuiltinControllers;
 
 /// Namespaces that exist from the first start (DECISIONS.md), as kube's system namespaces
 /// controller creates them.
@@ -63,7 +61,7 @@ pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStor
 }
 
 /// The standalone server over `storage`: both API groups, NamespaceLifecycle admission, the
-/// `etcd` health check, and the bootstrap and compaction hooks.
+/// `etcd` health check, the bootstrap and compaction hooks, and the built-in controllers.
 pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServer {
     let prefix = config.storage().etcd_prefix.clone();
     let admission: Arc<dyn Admit> = Arc::new(AdmissionChain::new(vec![Arc::new(
@@ -83,19 +81,12 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
 
     let capstan_resources = capstan::pod_storage(storage.clone(), &prefix);
-    let namespace_finalizer = NamespaceFinalizer::new(
-        NamespaceEndpoints {
-            namespaces: namespaces.clone(),
-            status: core_resources["namespaces/status"].clone(),
-            finalize: core_resources["namespaces/finalize"].clone(),
-        },
-        namespace_content(&core_resources, &capstan_resources),
+    let controllers = BuiltinControllers::new(
+        &core_resources,
+        &capstan_resources,
         admission.clone(),
+        config.controllers(),
     );
-    let pod_finisher = config.controllers().pod_finisher.then(|| {
-        let pods = [&core_resources, &capstan_resources].map(|group| group["pods"].clone());
-        PodFinisher::new(pods.to_vec(), admission.clone())
-    });
 
     let mut installer = Installer::new(admission.clone());
     installer.install_legacy_group(ApiGroupInfo {
@@ -133,47 +124,13 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     server.add_post_start_hook("start-system-namespaces-controller", move |_| async move {
         ensure_system_namespaces(namespaces.as_ref(), admission).await
     });
-    server.add_post_start_hook("start-namespace-finalizer", move |ctx| async move {
-        spawn_until(namespace_finalizer.run(), ctx.shutdown_initiated.fired());
-        Ok(())
-    });
-    if let Some(pod_finisher) = pod_finisher {
-        server.add_post_start_hook("start-pod-finisher", move |ctx| async move {
-            spawn_until(pod_finisher.run(), ctx.shutdown_initiated.fired());
-            Ok(())
-        });
-    }
+    controllers.start_with(&mut server);
     server.add_post_start_hook("start-storage-compactor", move |_| async move {
         // runs for the life of the process; the hook itself is done once it is started
         drop(spawn_compactor(storage, compaction_interval));
         Ok(())
     });
     server
-}
-
-/// What deleting a namespace empties, in order: pods first, then every other namespaced
-/// resource both groups serve (kube's OrderedNamespaceDeletion: pods go before what they use).
-pub(crate) fn namespace_content(
-    core: &BTreeMap<String, Arc<dyn Rest>>,
-    capstan: &BTreeMap<String, Arc<dyn Rest>>,
-) -> Vec<Vec<Arc<dyn Rest>>> {
-    let (pods, rest) = deletable_namespaced(core.iter().chain(capstan))
-        .into_iter()
-        .partition(|r| r.descriptor().plural == "pods");
-    vec![pods, rest]
-}
-
-/// Runs a controller in the background until `stop` resolves (shutdown begins).
-fn spawn_until(
-    controller: impl Future<Output = ()> + Send + 'static,
-    stop: impl Future<Output = ()> + Send + 'static,
-) {
-    tokio::spawn(async move {
-        tokio::select! {
-            () = controller => {}
-            () = stop => {}
-        }
-    });
 }
 
 /// Creates the system namespaces that do not exist yet.
