@@ -229,3 +229,30 @@ fn a_restart_in_the_middle_of_termination_finishes_it() {
     assert_gone(&c, &["configmap", "settings", "-n", "interrupted"]);
     assert_gone(&c, &["pod", "running", "-n", "interrupted"]);
 }
+
+/// The well-known manual unblock: `kubectl replace --raw .../finalize` with no spec finalizers
+/// lets a stuck namespace go at once (its held content stays behind, as in kube).
+#[test]
+fn the_finalize_subresource_releases_a_stuck_namespace() {
+    let c = Capstan::start();
+    namespace(&c, "stuck");
+    configmap(&c, "stuck", "precious", &["example.com/hold"]);
+    c.kubectl_ok(&["delete", "namespace", "stuck", "--wait=false"]);
+    let mut ns = wait_namespace(&c, "stuck", |ns| {
+        condition(ns, "NamespaceFinalizersRemaining").is_some_and(|c| c["status"] == "True")
+    });
+    ns["spec"]["finalizers"] = serde_json::json!([]);
+    let out = c.kubectl_stdin_ok(
+        &[
+            "replace",
+            "--raw",
+            "/api/v1/namespaces/stuck/finalize",
+            "-f",
+            "-",
+        ],
+        &ns.to_string(),
+    );
+    let answered: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answered["spec"]["finalizers"], serde_json::json!([]));
+    assert_gone(&c, &["namespace", "stuck"]);
+}

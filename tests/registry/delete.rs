@@ -384,3 +384,51 @@ async fn with_a_garbage_collector_policies_become_finalizers() {
     assert_eq!(still["metadata"]["finalizers"], json!(["orphan"]));
     assert_eq!(rv(&still), rv(&marked));
 }
+
+/// kube's ShouldDeleteDuringUpdate: removing the last finalizer deletes the object only when no
+/// grace period runs; during one, the object waits for the delete that ends it.
+#[tokio::test]
+async fn releasing_finalizers_during_a_grace_period_does_not_delete() {
+    let db = db().await;
+    let pods = pods(
+        &db,
+        TestPods {
+            graceful: Some(30),
+            ..Default::default()
+        },
+    );
+    let mut body = pod("slow");
+    body["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    create(&pods, Some("default"), body).await;
+    let marked = pending(
+        delete(&pods, Some("default"), "slow", DeleteOpts::default())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+    let mut released = marked.clone();
+    released["metadata"]["finalizers"] = json!([]);
+    pods.update(
+        &ctx(Some("default")),
+        "slow",
+        put(released),
+        &WriteOptions::default(),
+    )
+    .await
+    .unwrap();
+    let still = get(&pods, Some("default"), "slow").await.unwrap();
+    assert!(still["metadata"]["finalizers"].is_null());
+    assert_eq!(still["metadata"]["deletionGracePeriodSeconds"], 30);
+    // The delete with grace 0 (a kubelet's) ends it.
+    deleted(
+        delete(&pods, Some("default"), "slow", grace(0))
+            .await
+            .unwrap(),
+    );
+    assert_error(
+        &get(&pods, Some("default"), "slow").await.unwrap_err(),
+        404,
+        "NotFound",
+        None,
+    );
+}
