@@ -10,6 +10,7 @@
 //! * [`storage`] is a revisioned key-value [`storage::Storage`] with embedded (redb) and etcd3
 //!   backends;
 //! * [`auth`] authenticates, authorizes and admits;
+//! * [`controllers`] finish what deletions start: the namespace finalizer and the pod finisher;
 //! * [`observability`] sets up logs, traces and metrics.
 //!
 //! Architecture invariants: `registry` never sees HTTP types; `storage` never builds a Status; only
@@ -17,6 +18,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod controllers;
 pub mod controlplane;
 pub mod endpoints;
 pub mod observability;

@@ -1,13 +1,15 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
 //! backend, the core/v1 (namespaces, pods, configmaps, secrets, events with `--event-ttl`) and
-//! capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks that
-//! bootstrap namespaces and compact history.
+//! capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks that bootstrap
+//! namespaces, compact history and start the built-in controllers (the namespace finalizer and
+//! the pod finisher).
 //!
 //! This is the one place that names concrete kinds; the server, endpoints, store and storage
 //! below it are generic.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
+
+pub(crate) mod controllers;
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::Binding;
@@ -29,6 +31,7 @@ use crate::server::{GenericApiServer, shutdown_signal};
 use crate::storage::SharedStorage;
 use crate::storage::backend::{self, Backend};
 use crate::storage::compactor::spawn_compactor;
+use controllers::BuiltinControllers;
 
 /// Namespaces that exist from the first start (DECISIONS.md), as kube's system namespaces
 /// controller creates them.
@@ -76,7 +79,8 @@ pub fn schema_model() -> SchemaModel {
 }
 
 /// The standalone server over `storage`: both API groups, NamespaceLifecycle admission, the
-/// OpenAPI documents, the `etcd` health check, and the bootstrap and compaction hooks.
+/// OpenAPI documents, the `etcd` health check, the bootstrap and compaction hooks, and the
+/// built-in controllers.
 ///
 /// Panics if a served kind has no schema in [`schema_model`] (a wiring error).
 pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServer {
@@ -85,9 +89,8 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         NamespaceLifecycle::new(storage.clone(), &prefix),
     )]));
 
-    let namespaces = core::namespace::namespace_storage(storage.clone(), &prefix);
-    let mut core_resources: BTreeMap<String, Arc<dyn Rest>> = BTreeMap::new();
-    core_resources.insert("namespaces".into(), namespaces.clone());
+    let mut core_resources = core::namespace::namespace_storage(storage.clone(), &prefix);
+    let namespaces = core_resources["namespaces"].clone();
     core_resources.insert(
         "configmaps".into(),
         core::configmap::configmap_storage(storage.clone(), &prefix),
@@ -102,6 +105,23 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     );
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
 
+    let capstan_versions: Vec<ApiVersionInfo> = capstan::versions(storage.clone(), &prefix)
+        .into_iter()
+        .map(|(version, resources)| ApiVersionInfo { version, resources })
+        .collect();
+    // The controllers act on the storage version only: every served version shares its keys.
+    let capstan_storage_version = capstan_versions
+        .iter()
+        .find(|v| v.version == crate::api::scheme::capstan::STORAGE_VERSION)
+        .map(|v| v.resources.clone())
+        .unwrap_or_default();
+    let controllers = BuiltinControllers::new(
+        &core_resources,
+        &capstan_storage_version,
+        admission.clone(),
+        config.controllers(),
+    );
+
     let schema = Arc::new(schema_model());
     let mut installer = Installer::new(admission.clone()).with_schema(schema.clone());
     installer.install_legacy_group(ApiGroupInfo {
@@ -111,10 +131,6 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
             resources: core_resources,
         }],
     });
-    let capstan_versions: Vec<ApiVersionInfo> = capstan::versions(storage.clone(), &prefix)
-        .into_iter()
-        .map(|(version, resources)| ApiVersionInfo { version, resources })
-        .collect();
     let mut index_paths: Vec<String> = ["/api", "/api/v1", "/apis", "/apis/capstan.dev"]
         .map(String::from)
         .into();
@@ -148,6 +164,7 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     server.add_post_start_hook("start-system-namespaces-controller", move |_| async move {
         ensure_system_namespaces(namespaces.as_ref(), admission).await
     });
+    controllers.start_with(&mut server);
     server.add_post_start_hook("start-storage-compactor", move |_| async move {
         // runs for the life of the process; the hook itself is done once it is started
         drop(spawn_compactor(storage, compaction_interval));

@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource as _;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
@@ -115,6 +117,13 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// Whether an update that stores `new` over `old` deletes the object instead: the last
+    /// finalizer went away after a delete request (kube's `ShouldDeleteDuringUpdate`). Kinds with
+    /// finalizers of their own (namespaces' `spec.finalizers`) add their condition here.
+    fn should_delete_during_update(&self, new: &Self::Object, old: &Self::Object) -> bool {
+        should_delete_during_update(new.meta(), old.meta())
+    }
+
     /// Table columns; `None` means kube's default (Name, Created At).
     fn table_columns(&self) -> Option<Vec<TableColumnDefinition>> {
         None
@@ -135,4 +144,12 @@ pub trait Strategy: Send + Sync + 'static {
     fn extra_selectable_fields(&self, _obj: &Self::Object) -> BTreeMap<String, String> {
         BTreeMap::new()
     }
+}
+
+/// kube's generic `ShouldDeleteDuringUpdate`: no finalizers remain on the new object, a delete
+/// was requested on the old one, and no grace period is running (none, or 0).
+pub fn should_delete_during_update(new: &ObjectMeta, old: &ObjectMeta) -> bool {
+    new.finalizers.as_ref().is_none_or(Vec::is_empty)
+        && old.deletion_timestamp.is_some()
+        && old.deletion_grace_period_seconds.unwrap_or(0) == 0
 }

@@ -69,6 +69,23 @@ pub struct Config {
     pub storage: StorageConfig,
     /// In-flight, timeout and body limits.
     pub limits: LimitsConfig,
+    /// Which built-in controllers the control plane starts.
+    pub controllers: ControllersConfig,
+}
+
+/// Built-in controllers that can be turned off (read by `controlplane`; the generic server
+/// starts none itself).
+#[derive(Clone, Debug)]
+pub struct ControllersConfig {
+    /// The pod finisher completes graceful pod deletions, as kubelets would; off when real
+    /// kubelets (or a test) do it.
+    pub pod_finisher: bool,
+}
+
+impl Default for ControllersConfig {
+    fn default() -> Self {
+        Self { pod_finisher: true }
+    }
 }
 
 /// Where and how to listen.
@@ -139,6 +156,7 @@ impl Default for Config {
                 event_ttl: defaults::EVENT_TTL,
             },
             limits: LimitsConfig::default(),
+            controllers: ControllersConfig::default(),
         }
     }
 }
@@ -168,6 +186,7 @@ impl Config {
             authorizer: default_authorizer(),
             storage: self.storage,
             limits: self.limits,
+            controllers: self.controllers,
             lifecycle: LifecycleSignals::default(),
         })
     }
@@ -183,6 +202,7 @@ pub struct CompletedConfig {
     authorizer: Arc<dyn Authorizer>,
     storage: StorageConfig,
     limits: LimitsConfig,
+    controllers: ControllersConfig,
     lifecycle: LifecycleSignals,
 }
 
@@ -220,6 +240,11 @@ impl CompletedConfig {
     /// In-flight, timeout and body limits.
     pub fn limits(&self) -> &LimitsConfig {
         &self.limits
+    }
+
+    /// Which built-in controllers to start.
+    pub fn controllers(&self) -> &ControllersConfig {
+        &self.controllers
     }
 
     /// The path of the admin kubeconfig written when the server binds.

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use super::config::{AuthnConfig, Config, LimitsConfig, ServingConfig, StorageConfig, defaults};
+use super::config::{
+    AuthnConfig, Config, ControllersConfig, LimitsConfig, ServingConfig, StorageConfig, defaults,
+};
 use super::duration::GoDuration;
 
 /// Capstan's flags. Parse with `Options::parse()`, then turn into a [`Config`] with
@@ -82,6 +84,18 @@ pub struct Options {
     /// Capstan's state: certificates (pki/), the admin kubeconfig, the embedded database.
     #[arg(long, default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
+
+    /// Complete the graceful deletion of pods at once, as a kubelet does once their containers
+    /// stopped (there are no kubelets here); =false leaves deleted scheduled pods Terminating
+    /// until something else deletes them with grace period 0.
+    #[arg(
+        long,
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub enable_pod_finisher: bool,
 }
 
 impl Options {
@@ -111,6 +125,9 @@ impl Options {
                 max_mutating_requests_inflight: self.max_mutating_requests_inflight,
                 request_timeout: self.request_timeout.0,
                 ..LimitsConfig::default()
+            },
+            controllers: ControllersConfig {
+                pod_finisher: self.enable_pod_finisher,
             },
         }
     }
@@ -161,6 +178,24 @@ mod tests {
         );
         assert_eq!(config.serving.shutdown_delay, Duration::from_millis(2500));
         assert_eq!(config.storage.event_ttl, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn the_pod_finisher_is_on_unless_turned_off() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["capstan"];
+            all.extend(args);
+            Options::try_parse_from(all)
+                .unwrap()
+                .into_config()
+                .controllers
+                .pod_finisher
+        };
+        assert!(parse(&[]));
+        assert!(parse(&["--enable-pod-finisher"]));
+        assert!(parse(&["--enable-pod-finisher=true"]));
+        assert!(!parse(&["--enable-pod-finisher=false"]));
+        assert!(Options::try_parse_from(["capstan", "--enable-pod-finisher=maybe"]).is_err());
     }
 
     #[test]

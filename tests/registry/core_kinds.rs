@@ -16,7 +16,7 @@ fn columns(rest: &dyn Rest) -> Vec<String> {
 #[tokio::test]
 async fn namespaces_start_active_with_the_kubernetes_finalizer() {
     let db = db().await;
-    let nss = namespace_storage(db.storage.clone(), PREFIX);
+    let nss = namespace_storage(db.storage.clone(), PREFIX)["namespaces"].clone();
     let body = json!({"metadata": {"name": "team"}, "status": {"phase": "Terminating"}, "spec": {"finalizers": []}});
     let ns = create(nss.as_ref(), None, body).await;
     assert_eq!(ns["status"]["phase"], "Active");
@@ -55,19 +55,128 @@ async fn namespaces_start_active_with_the_kubernetes_finalizer() {
     assert_eq!(columns(nss.as_ref()), vec!["Name", "Status", "Age"]);
     assert!(!nss.verbs().contains(&Verb::DeleteCollection));
 
-    // Deletion is immediate for now.
+    // The first delete marks the namespace Terminating; the namespace finalizer takes it from
+    // there (src/controllers/namespace).
+    let DeleteResult::Pending(marked) = nss
+        .delete(&ctx(None), "team", &Default::default())
+        .await
+        .unwrap()
+    else {
+        panic!("a namespace is not deleted at once");
+    };
+    assert_eq!(marked["status"]["phase"], "Terminating");
+    assert!(marked["metadata"]["deletionTimestamp"].is_string());
+    assert!(marked["metadata"]["deletionGracePeriodSeconds"].is_null());
+}
+
+#[tokio::test]
+async fn namespaces_go_when_their_last_finalizer_does() {
+    let db = db().await;
+    let map = namespace_storage(db.storage.clone(), PREFIX);
+    let (nss, status, finalize) = (
+        &map["namespaces"],
+        &map["namespaces/status"],
+        &map["namespaces/finalize"],
+    );
+    assert_eq!(
+        status.verbs(),
+        [Verb::Get, Verb::Patch, Verb::Update].into_iter().collect()
+    );
+    assert_eq!(finalize.verbs(), [Verb::Update].into_iter().collect());
+    let body = json!({"metadata": {"name": "team", "finalizers": ["example.com/meta"]}});
+    let created = create(nss.as_ref(), None, body).await;
+
+    // Status: phase rules follow the deletion timestamp; the spec does not change here.
+    let mut bad = created.clone();
+    bad["status"]["phase"] = json!("Terminating");
+    bad["spec"]["finalizers"] = json!([]);
+    let err = status
+        .update(&ctx(None), "team", put(bad), &WriteOptions::default())
+        .await
+        .unwrap_err();
+    assert_error(
+        &err,
+        422,
+        "Invalid",
+        Some(
+            "Namespace \"team\" is invalid: status.Phase: Invalid value: \"Terminating\": may only be 'Active' if `deletionTimestamp` is empty",
+        ),
+    );
+
+    // Preconditions are checked before anything changes.
+    let stale = capstan::api::options::DeleteOpts {
+        preconditions: Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Preconditions {
+                uid: Some("other".into()),
+                resource_version: None,
+            },
+        ),
+        ..Default::default()
+    };
+    let err = nss.delete(&ctx(None), "team", &stale).await.unwrap_err();
+    assert_error(&err, 409, "Conflict", None);
+    assert!(
+        err.to_string()
+            .contains("Precondition failed: UID in precondition: other, UID in object meta: "),
+        "{err}"
+    );
+
+    // Dry run: the answer shows the mark, storage keeps the namespace as it was.
+    let dry = capstan::api::options::DeleteOpts {
+        dry_run: Some(vec!["All".into()]),
+        ..Default::default()
+    };
+    let DeleteResult::Pending(shown) = nss.delete(&ctx(None), "team", &dry).await.unwrap() else {
+        panic!("dry run");
+    };
+    assert_eq!(shown["status"]["phase"], "Terminating");
+    let now = get(nss.as_ref(), None, "team").await.unwrap();
+    assert_eq!(now["status"]["phase"], "Active");
+
+    nss.delete(&ctx(None), "team", &Default::default())
+        .await
+        .unwrap();
+    let terminating = get(nss.as_ref(), None, "team").await.unwrap();
+
+    // /finalize empties the spec finalizers; the metadata finalizer still holds the namespace.
+    let mut finalized = terminating.clone();
+    finalized["spec"]["finalizers"] = json!([]);
+    finalized["status"]["phase"] = json!("Active");
+    let (after, _) = finalize
+        .update(&ctx(None), "team", put(finalized), &WriteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(after["spec"]["finalizers"], json!([]));
+    assert_eq!(
+        after["status"]["phase"], "Terminating",
+        "/finalize keeps the status"
+    );
+    // Deleting again now goes to the generic store, which waits for the metadata finalizer.
     assert!(matches!(
         nss.delete(&ctx(None), "team", &Default::default())
             .await
             .unwrap(),
-        DeleteResult::Deleted { .. }
+        DeleteResult::Pending(_)
     ));
+
+    // Removing the metadata finalizer through the main resource deletes the namespace.
+    let mut released = get(nss.as_ref(), None, "team").await.unwrap();
+    released["metadata"]["finalizers"] = json!([]);
+    nss.update(&ctx(None), "team", put(released), &WriteOptions::default())
+        .await
+        .unwrap();
+    assert_error(
+        &get(nss.as_ref(), None, "team").await.unwrap_err(),
+        404,
+        "NotFound",
+        None,
+    );
 }
 
 #[tokio::test]
 async fn namespace_names_are_dns_labels() {
     let db = db().await;
-    let nss = namespace_storage(db.storage.clone(), PREFIX);
+    let nss = namespace_storage(db.storage.clone(), PREFIX)["namespaces"].clone();
     let err = nss
         .create(
             &ctx(None),
@@ -248,7 +357,7 @@ async fn namespace_lifecycle_guards_creates_through_the_store() {
             PREFIX,
         ))),
     );
-    let nss = namespace_storage(db.storage.clone(), PREFIX);
+    let nss = namespace_storage(db.storage.clone(), PREFIX)["namespaces"].clone();
     let cms = configmap_storage(db.storage.clone(), PREFIX);
     let err = cms
         .create(

@@ -324,7 +324,8 @@ async fn dry_run_creates_nothing() {
 #[tokio::test]
 async fn cluster_scoped_objects_drop_a_body_namespace() {
     let db = db().await;
-    let nss = capstan::registry::core::namespace_storage(db.storage.clone(), PREFIX);
+    let nss = capstan::registry::core::namespace_storage(db.storage.clone(), PREFIX)["namespaces"]
+        .clone();
     let created = create(
         nss.as_ref(),
         None,

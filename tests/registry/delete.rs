@@ -283,3 +283,157 @@ async fn dry_run_deletes_nothing() {
     );
     assert_eq!(db.dump().await, before);
 }
+
+fn policy(policy: &str) -> DeleteOpts {
+    DeleteOpts {
+        propagation_policy: Some(policy.into()),
+        ..Default::default()
+    }
+}
+
+/// Without a garbage collector (the default), propagation policies add no finalizers: an
+/// `Orphan` or `Foreground` delete removes the object at once, as kube-apiserver does with
+/// `--enable-garbage-collector=false`.
+#[tokio::test]
+async fn without_a_garbage_collector_policies_add_no_finalizers() {
+    let db = db().await;
+    let pods = pods(&db, TestPods::default());
+    for (name, how) in [("a", "Orphan"), ("b", "Foreground"), ("c", "Background")] {
+        create(&pods, Some("default"), pod(name)).await;
+        deleted(
+            delete(&pods, Some("default"), name, policy(how))
+                .await
+                .unwrap(),
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_garbage_collector_policies_become_finalizers() {
+    let db = db().await;
+    let pods = pods(&db, TestPods::default()).with_garbage_collection(true);
+    create(&pods, Some("default"), pod("orphaned")).await;
+    let marked = pending(
+        delete(&pods, Some("default"), "orphaned", policy("Orphan"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(marked["metadata"]["finalizers"], json!(["orphan"]));
+    assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 0);
+
+    create(&pods, Some("default"), pod("foreground")).await;
+    let orphan_false = DeleteOpts {
+        orphan_dependents: Some(false),
+        ..Default::default()
+    };
+    // orphanDependents=false alone neither orphans nor asks for foreground deletion.
+    deleted(
+        delete(&pods, Some("default"), "foreground", orphan_false)
+            .await
+            .unwrap(),
+    );
+    create(&pods, Some("default"), pod("foreground")).await;
+    let marked = pending(
+        delete(&pods, Some("default"), "foreground", policy("Foreground"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        marked["metadata"]["finalizers"],
+        json!(["foregroundDeletion"])
+    );
+
+    // Background with an orphan finalizer already there removes it and deletes.
+    let mut kept = pod("kept");
+    kept["metadata"]["finalizers"] = json!(["orphan"]);
+    create(&pods, Some("default"), kept).await;
+    deleted(
+        delete(&pods, Some("default"), "kept", policy("Background"))
+            .await
+            .unwrap(),
+    );
+    // A marked object (grace 0) still takes new options: as in kube, Background drops the
+    // orphan finalizer, and with nothing left to wait for the object goes.
+    deleted(
+        delete(&pods, Some("default"), "orphaned", policy("Background"))
+            .await
+            .unwrap(),
+    );
+
+    // During a graceful deletion, options no longer change the finalizers.
+    let graceful = crate::fixture::pods(
+        &db,
+        TestPods {
+            graceful: Some(30),
+            ..Default::default()
+        },
+    )
+    .with_garbage_collection(true);
+    create(&graceful, Some("default"), pod("slow")).await;
+    let marked = pending(
+        delete(&graceful, Some("default"), "slow", policy("Orphan"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(marked["metadata"]["finalizers"], json!(["orphan"]));
+    assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+    delete(&graceful, Some("default"), "slow", policy("Background"))
+        .await
+        .unwrap();
+    let still = get(&graceful, Some("default"), "slow").await.unwrap();
+    assert_eq!(still["metadata"]["finalizers"], json!(["orphan"]));
+    assert_eq!(rv(&still), rv(&marked));
+}
+
+/// kube's ShouldDeleteDuringUpdate: removing the last finalizer deletes the object only when no
+/// grace period runs; during one, the object waits for the delete that ends it.
+#[tokio::test]
+async fn releasing_finalizers_during_a_grace_period_does_not_delete() {
+    let db = db().await;
+    let pods = pods(
+        &db,
+        TestPods {
+            graceful: Some(30),
+            ..Default::default()
+        },
+    );
+    let mut body = pod("slow");
+    body["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    create(&pods, Some("default"), body).await;
+    let marked = pending(
+        delete(&pods, Some("default"), "slow", DeleteOpts::default())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+    let mut released = marked.clone();
+    released["metadata"]["finalizers"] = json!([]);
+    pods.update(
+        &ctx(Some("default")),
+        "slow",
+        put(released),
+        &WriteOptions::default(),
+    )
+    .await
+    .unwrap();
+    let still = get(&pods, Some("default"), "slow").await.unwrap();
+    assert!(
+        still["metadata"]["finalizers"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "{still}"
+    );
+    assert_eq!(still["metadata"]["deletionGracePeriodSeconds"], 30);
+    // The delete with grace 0 (a kubelet's) ends it.
+    deleted(
+        delete(&pods, Some("default"), "slow", grace(0))
+            .await
+            .unwrap(),
+    );
+    assert_error(
+        &get(&pods, Some("default"), "slow").await.unwrap_err(),
+        404,
+        "NotFound",
+        None,
+    );
+}

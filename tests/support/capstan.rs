@@ -110,6 +110,15 @@ impl Capstan {
         self.spawn();
     }
 
+    /// Stops gracefully and starts again on the same data directory (and etcd) with `args`
+    /// instead of the extra flags it was started with.
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.stop();
+        self.args.retain(|a| a.starts_with("--etcd-"));
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self.spawn();
+    }
+
     /// Sends SIGTERM and waits for the process to exit (kills it after 30 s).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

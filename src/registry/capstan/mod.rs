@@ -15,7 +15,7 @@ use crate::storage::SharedStorage;
 /// The group's name.
 pub const GROUP: &str = scheme::capstan::GROUP;
 
-/// The capstan.dev/v1 storage map entries for pods (`pods`, `pods/status`, `pods/binding`),
+/// The capstan.dev/v1 storage map entries for pods (`pods` and its subresources, as core/v1),
 /// kept under `prefix` at `<prefix>/capstan.dev/pods/...`.
 pub fn pod_storage(storage: SharedStorage, prefix: &str) -> BTreeMap<String, Arc<dyn Rest>> {
     pod_storage_for::<CapstanPod>(GROUP, scheme::capstan::STORAGE_VERSION, storage, prefix)

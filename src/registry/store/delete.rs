@@ -4,6 +4,8 @@
 //! not), runs admission, and writes with a compare-and-swap on the revision it read; a lost race
 //! starts over on the fresh object.
 
+use std::collections::BTreeSet;
+
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{DeleteOptions, Time};
 use kube::Resource as _;
@@ -26,9 +28,49 @@ enum Plan {
     Graceful(i64),
 }
 
-/// kube's `ValidateDeleteOptions` (422 `DeleteOptions.meta.k8s.io`): a known propagation policy
-/// not combined with `orphanDependents`, and `dryRun` only `All`. Delete runs it first, and so
-/// does deletecollection before it lists, so that bad options fail even on an empty collection.
+/// The garbage collector's finalizer asking it to orphan the dependents first.
+pub const ORPHAN_FINALIZER: &str = "orphan";
+/// The garbage collector's finalizer asking it to delete the dependents first.
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+
+/// kube's `deletionFinalizersForGarbageCollection` for kinds whose default policy is to delete
+/// dependents: the finalizers `current` should have after a delete with `opts`, or `None` when
+/// the set does not change. `orphanDependents` wins over `propagationPolicy`, which wins over
+/// the finalizers already there.
+pub fn garbage_collection_finalizers(
+    current: &[String],
+    opts: &DeleteOptions,
+) -> Option<Vec<String>> {
+    let existing = current.iter().find_map(|f| match f.as_str() {
+        ORPHAN_FINALIZER => Some(true),
+        FOREGROUND_FINALIZER => Some(false),
+        _ => None,
+    });
+    let (orphan, foreground) = match (opts.orphan_dependents, opts.propagation_policy.as_deref()) {
+        (Some(orphan), _) => (orphan, false),
+        (None, Some("Orphan")) => (true, false),
+        (None, Some("Foreground")) => (false, true),
+        (None, Some(_)) => (false, false),
+        (None, None) => (existing == Some(true), existing == Some(false)),
+    };
+    let mut wanted: Vec<String> = current
+        .iter()
+        .filter(|f| *f != ORPHAN_FINALIZER && *f != FOREGROUND_FINALIZER)
+        .cloned()
+        .collect();
+    if orphan {
+        wanted.push(ORPHAN_FINALIZER.into());
+    }
+    if foreground {
+        wanted.push(FOREGROUND_FINALIZER.into());
+    }
+    let before: BTreeSet<&String> = current.iter().collect();
+    let after: BTreeSet<&String> = wanted.iter().collect();
+    (before != after).then_some(wanted)
+}
+
+/// kube's `ValidateDeleteOptions` (422 `DeleteOptions.meta.k8s.io`), which its delete handler
+/// runs before any registry code; `Rest` impls with their own delete call it too.
 pub fn validate_delete_options(opts: &DeleteOptions) -> Result<(), ApiError> {
     let mut errs = FieldErrors::new();
     if let Some(policy) = &opts.propagation_policy {
@@ -109,6 +151,12 @@ impl<S: Strategy> Store<S> {
                 });
             }
             self.admit(ctx, Operation::Delete, name, None).await?;
+            if self.garbage_collection {
+                let current = obj.meta().finalizers.clone().unwrap_or_default();
+                if let Some(changed) = garbage_collection_finalizers(&current, opts) {
+                    obj.meta_mut().finalizers = (!changed.is_empty()).then_some(changed);
+                }
+            }
             let finalizers = obj
                 .meta()
                 .finalizers

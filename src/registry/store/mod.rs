@@ -14,7 +14,9 @@ mod list;
 mod update;
 mod watch;
 
-pub use delete::validate_delete_options;
+pub use delete::{
+    FOREGROUND_FINALIZER, ORPHAN_FINALIZER, garbage_collection_finalizers, validate_delete_options,
+};
 
 use kube::Resource as _;
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,6 +46,9 @@ pub struct Store<S: Strategy> {
     /// Shared with watch streams, which outlive the call that starts them.
     strategy: Arc<S>,
     verbs: BTreeSet<Verb>,
+    /// Whether deletes manage the garbage collector's `orphan`/`foregroundDeletion` finalizers
+    /// (kube's `EnableGarbageCollection`); see [`Store::with_garbage_collection`].
+    garbage_collection: bool,
 }
 
 impl<S: Strategy> Store<S> {
@@ -62,7 +67,26 @@ impl<S: Strategy> Store<S> {
             storage,
             strategy: Arc::new(strategy),
             verbs,
+            garbage_collection: false,
         }
+    }
+
+    /// Makes deletes add or remove the `orphan` and `foregroundDeletion` finalizers that
+    /// `propagationPolicy` (or `orphanDependents`) asks for, as kube's store does with its
+    /// garbage collector enabled. Off by default: standalone Capstan runs no garbage collector,
+    /// so those finalizers would never be removed and the objects would never go. With it off,
+    /// deletes behave as kube-apiserver's with `--enable-garbage-collector=false`: the policy is
+    /// validated and otherwise ignored. Turn it on only when a garbage collector (a host
+    /// cluster's, for an aggregated group) processes these objects.
+    #[must_use]
+    pub fn with_garbage_collection(mut self, enabled: bool) -> Self {
+        self.garbage_collection = enabled;
+        self
+    }
+
+    /// Whether deletes manage the garbage collector's finalizers.
+    pub fn garbage_collection(&self) -> bool {
+        self.garbage_collection
     }
 
     /// What this store serves.
@@ -161,8 +185,9 @@ impl<S: Strategy> Store<S> {
         }
     }
 
-    /// Runs the request's admission chain on a write.
-    async fn admit(
+    /// Runs the request's admission chain on a write to this resource; subresource `Rest`
+    /// impls that act on the parent object (namespace deletion) call it for their verb.
+    pub async fn admit(
         &self,
         ctx: &RequestContext,
         operation: Operation,

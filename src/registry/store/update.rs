@@ -138,10 +138,7 @@ impl<S: Strategy> Store<S> {
         self.check_uid_precondition(obj.meta().uid.as_deref(), old.meta().uid.as_deref(), name)?;
         self.check_resource_version(&mut obj, kv.mod_revision, name)?;
         self.before_update(ctx, &mut obj, &old)?;
-        let old_meta = old.meta();
-        let delete = obj.meta().finalizers.as_ref().is_none_or(Vec::is_empty)
-            && old_meta.deletion_timestamp.is_some()
-            && old_meta.deletion_grace_period_seconds.unwrap_or(0) == 0;
+        let delete = self.strategy.should_delete_during_update(&obj, &old);
         Ok(Next::Update {
             obj,
             revision: kv.mod_revision,

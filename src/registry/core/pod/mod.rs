@@ -12,13 +12,17 @@
 //! * `status.rs` — the `pods/status` strategy;
 //! * `qos.rs` — the QoS class set on create;
 //! * `table.rs` — the `kubectl get pods` Table;
-//! * `binding.rs` — `pods/binding`.
+//! * `binding.rs` — `pods/binding`;
+//! * `eviction.rs` — `pods/eviction` (no PodDisruptionBudgets: see there);
+//! * `ephemeral.rs` — the `pods/ephemeralcontainers` strategy.
 
 pub mod binding;
 mod checks;
 mod containers;
 pub mod defaults;
 mod env;
+pub mod ephemeral;
+pub mod eviction;
 mod image_ref;
 mod probes;
 pub mod qos;
@@ -273,8 +277,8 @@ pub fn selectable_fields<T: PodObject>(obj: &T) -> BTreeMap<String, String> {
     ])
 }
 
-/// The core/v1 storage map entries for pods: `pods`, `pods/status` and `pods/binding`, kept
-/// under `prefix` (`--etcd-prefix`).
+/// The core/v1 storage map entries for pods: `pods`, `pods/status`, `pods/binding`,
+/// `pods/eviction` and `pods/ephemeralcontainers`, kept under `prefix` (`--etcd-prefix`).
 pub fn pod_storage(storage: SharedStorage, prefix: &str) -> BTreeMap<String, Arc<dyn Rest>> {
     pod_storage_for::<Pod>("", "v1", storage, prefix)
 }
@@ -289,8 +293,8 @@ pub fn pod_storage_for<T: PodObject>(
 ) -> BTreeMap<String, Arc<dyn Rest>> {
     let pods = pods_descriptor(group, version);
     let keys = KeyLayout::new(prefix, pods.storage_group(), "pods");
-    let status = ResourceDescriptor {
-        plural: "pods/status".into(),
+    let subresource = |plural: &str| ResourceDescriptor {
+        plural: plural.into(),
         singular: String::new(),
         short_names: Vec::new(),
         categories: Vec::new(),
@@ -306,18 +310,32 @@ pub fn pod_storage_for<T: PodObject>(
         Verb::Update,
         Verb::Watch,
     ]);
-    let status_verbs = BTreeSet::from([Verb::Get, Verb::Patch, Verb::Update]);
+    let subresource_verbs = BTreeSet::from([Verb::Get, Verb::Patch, Verb::Update]);
     let binding = binding::BindingRest::<T>::new(&pods, keys.clone(), storage.clone());
     let status_store = Store::new(
-        status,
+        subresource("pods/status"),
         keys.clone(),
         storage.clone(),
         status::PodStatusStrategy::<T>::default(),
-        status_verbs,
+        subresource_verbs.clone(),
     );
-    let pod_store = Store::new(pods, keys, storage, PodStrategy::<T>::default(), pod_verbs);
+    let ephemeral_store = Store::new(
+        subresource("pods/ephemeralcontainers"),
+        keys.clone(),
+        storage.clone(),
+        ephemeral::PodEphemeralContainersStrategy::<T>::default(),
+        subresource_verbs,
+    );
+    let pod_store = Arc::new(Store::new(
+        pods,
+        keys,
+        storage,
+        PodStrategy::<T>::default(),
+        pod_verbs,
+    ));
+    let eviction = eviction::EvictionRest::new(pod_store.clone());
     BTreeMap::from([
-        ("pods".to_string(), Arc::new(pod_store) as Arc<dyn Rest>),
+        ("pods".to_string(), pod_store as Arc<dyn Rest>),
         (
             "pods/status".to_string(),
             Arc::new(status_store) as Arc<dyn Rest>,
@@ -325,6 +343,14 @@ pub fn pod_storage_for<T: PodObject>(
         (
             "pods/binding".to_string(),
             Arc::new(binding) as Arc<dyn Rest>,
+        ),
+        (
+            "pods/eviction".to_string(),
+            Arc::new(eviction) as Arc<dyn Rest>,
+        ),
+        (
+            "pods/ephemeralcontainers".to_string(),
+            Arc::new(ephemeral_store) as Arc<dyn Rest>,
         ),
     ])
 }

@@ -246,10 +246,16 @@ fn munge_updatable_fields(new: &PodSpec, old: &PodSpec) -> PodSpec {
 /// A readable diff of two specs, one `-`/`+` pair per changed field (kube appends a Go struct
 /// diff here; clients only show it).
 fn spec_diff(old: &PodSpec, new: &PodSpec) -> String {
+    json_diff("spec", old, new)
+}
+
+/// A readable diff of two values of the same type, rooted at `root`, one `-`/`+` pair per
+/// changed field.
+pub(super) fn json_diff<T: serde::Serialize>(root: &str, old: &T, new: &T) -> String {
     let old = serde_json::to_value(old).unwrap_or_default();
     let new = serde_json::to_value(new).unwrap_or_default();
     let mut lines = Vec::new();
-    diff_values("spec", &old, &new, &mut lines);
+    diff_values(root, &old, &new, &mut lines);
     lines.join("\n")
 }
 

@@ -1,8 +1,19 @@
 //! core/v1 Namespaces: cluster-scoped, named by DNS-1123 labels, `Active` from creation with the
-//! `kubernetes` spec finalizer (kube's `pkg/registry/core/namespace` strategy).
+//! `kubernetes` spec finalizer (kube's `pkg/registry/core/namespace`).
 //!
-//! Deleting a namespace removes it at once for now; the Terminating phase and the finalization of
-//! its content come with the namespace lifecycle work.
+//! The files follow kube's seams: this one holds the strategy of the main resource; `rest.rs` the
+//! namespace's own delete (the first delete only moves it to `Terminating`, kube's
+//! `REST.Delete`); `subresources.rs` the `namespaces/status` and `namespaces/finalize`
+//! strategies. A namespace goes away when an update leaves it without spec and metadata
+//! finalizers after a delete request (kube's `ShouldDeleteNamespaceDuringUpdate`): the namespace
+//! finalizer controller (`crate::controllers::namespace`) removes `kubernetes` through
+//! `namespaces/finalize` once the content is gone.
+
+mod rest;
+mod subresources;
+
+pub use rest::NamespaceRest;
+pub use subresources::{NamespaceFinalizeStrategy, NamespaceStatusStrategy};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,10 +24,8 @@ use serde_json::Value;
 use super::{age_column, name_column};
 use crate::api::field::Path;
 use crate::api::table::{TableColumnDefinition, age};
-use crate::api::validation::{
-    NameValidator, is_qualified_name, name_is_dns_label, validate_kube_finalizer_name,
-};
-use crate::api::{FieldError, FieldErrors, ResourceDescriptor};
+use crate::api::validation::{NameValidator, name_is_dns_label};
+use crate::api::{FieldErrors, ResourceDescriptor};
 use crate::registry::store::Store;
 use crate::registry::{RequestContext, Rest, Strategy, Verb};
 use crate::storage::SharedStorage;
@@ -45,8 +54,11 @@ pub fn namespace_descriptor() -> ResourceDescriptor {
     }
 }
 
-/// The `namespaces` REST storage under `prefix` (`--etcd-prefix`).
-pub fn namespace_storage(storage: SharedStorage, prefix: &str) -> Arc<dyn Rest> {
+/// The storage map entries for namespaces under `prefix` (`--etcd-prefix`): `namespaces`,
+/// `namespaces/status` and `namespaces/finalize`, all over the same keys.
+pub fn namespace_storage(storage: SharedStorage, prefix: &str) -> BTreeMap<String, Arc<dyn Rest>> {
+    let descriptor = namespace_descriptor();
+    let keys = KeyLayout::new(prefix, "core", "namespaces");
     let verbs = BTreeSet::from([
         Verb::Create,
         Verb::Delete,
@@ -56,13 +68,43 @@ pub fn namespace_storage(storage: SharedStorage, prefix: &str) -> Arc<dyn Rest> 
         Verb::Update,
         Verb::Watch,
     ]);
-    Arc::new(Store::new(
-        namespace_descriptor(),
-        KeyLayout::new(prefix, "core", "namespaces"),
-        storage,
-        NamespaceStrategy,
-        verbs,
-    ))
+    let subresource = |plural: &str| ResourceDescriptor {
+        plural: plural.into(),
+        singular: String::new(),
+        short_names: Vec::new(),
+        categories: Vec::new(),
+        ..descriptor.clone()
+    };
+    let status = Store::new(
+        subresource("namespaces/status"),
+        keys.clone(),
+        storage.clone(),
+        NamespaceStatusStrategy,
+        BTreeSet::from([Verb::Get, Verb::Patch, Verb::Update]),
+    );
+    // kube's FinalizeREST implements Update only (no Get, so no PATCH either).
+    let finalize = Store::new(
+        subresource("namespaces/finalize"),
+        keys.clone(),
+        storage.clone(),
+        NamespaceFinalizeStrategy,
+        BTreeSet::from([Verb::Update]),
+    );
+    let main = Store::new(descriptor, keys, storage, NamespaceStrategy, verbs);
+    BTreeMap::from([
+        (
+            "namespaces".to_string(),
+            Arc::new(NamespaceRest::new(main)) as Arc<dyn Rest>,
+        ),
+        (
+            "namespaces/status".to_string(),
+            Arc::new(status) as Arc<dyn Rest>,
+        ),
+        (
+            "namespaces/finalize".to_string(),
+            Arc::new(finalize) as Arc<dyn Rest>,
+        ),
+    ])
 }
 
 /// The rules of core/v1 Namespace.
@@ -80,7 +122,7 @@ fn label_with_name(ns: &mut Namespace) {
 }
 
 /// The phase, as printed and selected (`status.phase`).
-fn phase(ns: &Namespace) -> String {
+pub fn phase(ns: &Namespace) -> String {
     ns.status
         .as_ref()
         .and_then(|s| s.phase.clone())
@@ -125,16 +167,10 @@ impl Strategy for NamespaceStrategy {
     /// kube's `ValidateNamespace` beyond metadata: spec finalizer names.
     fn validate(&self, _ctx: &RequestContext, ns: &Namespace) -> FieldErrors {
         let path = Path::new("spec").child("finalizers");
-        let mut errs = FieldErrors::new();
-        for f in ns.spec.iter().flat_map(|s| s.finalizers.iter().flatten()) {
-            errs.extend(
-                is_qualified_name(f)
-                    .into_iter()
-                    .map(|m| FieldError::invalid(&path, f.as_str(), m)),
-            );
-            errs.extend(validate_kube_finalizer_name(f, &path));
-        }
-        errs
+        spec_finalizers(ns)
+            .iter()
+            .flat_map(|f| subresources::validate_finalizer_name(f, &path))
+            .collect()
     }
 
     /// The label follows names generated after defaulting (kube's `Canonicalize`).
@@ -160,6 +196,15 @@ impl Strategy for NamespaceStrategy {
         self.validate(ctx, new)
     }
 
+    /// kube's `ReturnDeletedObject: true` for namespaces.
+    fn return_deleted_object(&self) -> bool {
+        true
+    }
+
+    fn should_delete_during_update(&self, new: &Namespace, old: &Namespace) -> bool {
+        should_delete_namespace_during_update(new, old)
+    }
+
     fn table_columns(&self) -> Option<Vec<TableColumnDefinition>> {
         Some(vec![
             name_column(),
@@ -183,4 +228,19 @@ impl Strategy for NamespaceStrategy {
     fn extra_selectable_fields(&self, ns: &Namespace) -> BTreeMap<String, String> {
         BTreeMap::from([("status.phase".to_string(), phase(ns))])
     }
+}
+
+/// The spec finalizers still on `ns`.
+pub fn spec_finalizers(ns: &Namespace) -> &[String] {
+    ns.spec
+        .as_ref()
+        .and_then(|s| s.finalizers.as_deref())
+        .unwrap_or_default()
+}
+
+/// kube's `ShouldDeleteNamespaceDuringUpdate`: the generic rule, and no spec finalizers either.
+/// Every namespace store (main, status, finalize) uses it, as kube's copies of one store do.
+fn should_delete_namespace_during_update(new: &Namespace, old: &Namespace) -> bool {
+    spec_finalizers(new).is_empty()
+        && crate::registry::strategy::should_delete_during_update(&new.metadata, &old.metadata)
 }
