@@ -7,6 +7,7 @@
 //! This file holds the shared plumbing: keys, storage error mapping, admission, selection, and
 //! typed helpers for subresource `Rest` impls.
 
+mod bookmarks;
 mod create;
 mod decode;
 mod delete;
@@ -17,6 +18,7 @@ mod watch;
 use kube::Resource as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -33,6 +35,7 @@ use crate::registry::{
 };
 use crate::storage::keys::KeyLayout;
 use crate::storage::{SharedStorage, StorageError, Update, guaranteed_update};
+pub use bookmarks::DEFAULT_BOOKMARK_INTERVAL;
 
 /// A stored resource: storage, key layout and strategy, plus the verbs it serves.
 pub struct Store<S: Strategy> {
@@ -42,6 +45,8 @@ pub struct Store<S: Strategy> {
     /// Shared with watch streams, which outlive the call that starts them.
     strategy: Arc<S>,
     verbs: BTreeSet<Verb>,
+    /// How often watches that allow bookmarks get one.
+    bookmark_interval: Duration,
 }
 
 impl<S: Strategy> Store<S> {
@@ -60,7 +65,16 @@ impl<S: Strategy> Store<S> {
             storage,
             strategy: Arc::new(strategy),
             verbs,
+            bookmark_interval: DEFAULT_BOOKMARK_INTERVAL,
         }
+    }
+
+    /// Sends watches that allow bookmarks one every `interval` instead of kube's minute; tests
+    /// use a short interval so that they need not wait.
+    #[must_use]
+    pub fn with_bookmark_interval(mut self, interval: Duration) -> Self {
+        self.bookmark_interval = interval;
+        self
     }
 
     /// What this store serves.
