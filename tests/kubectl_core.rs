@@ -30,11 +30,9 @@ fn create_from(c: &Capstan, manifest: &str) {
     c.kubectl_stdin_ok(&["create", "--validate=false", "-f", "-"], manifest);
 }
 
+/// `kubectl create ns` (a typed client: the body is protobuf).
 fn create_namespace(c: &Capstan, name: &str) {
-    create_from(
-        c,
-        &format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"}}}}"#),
-    );
+    c.kubectl_ok(&["create", "namespace", name]);
 }
 
 /// The whole kubectl tour of the acceptance criteria, on one server.
@@ -219,14 +217,23 @@ fn watch_sees_other_shell(c: &Capstan) {
 fn restart_keeps_objects(c: &mut Capstan) {
     create_namespace(c, "durable");
     c.kubectl_ok(&["run", "keeper", "--image=busybox", "-n", "durable"]);
-    create_from(
-        c,
-        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings","namespace":"durable"},"data":{"a":"b"}}"#,
-    );
-    create_from(
-        c,
-        r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"token","namespace":"durable"},"stringData":{"t":"s"}}"#,
-    );
+    c.kubectl_ok(&[
+        "create",
+        "configmap",
+        "settings",
+        "-n",
+        "durable",
+        "--from-literal=a=b",
+    ]);
+    c.kubectl_ok(&[
+        "create",
+        "secret",
+        "generic",
+        "token",
+        "-n",
+        "durable",
+        "--from-literal=t=s",
+    ]);
     let before = c.kubectl_ok(&[
         "get",
         "pod",

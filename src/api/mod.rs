@@ -9,6 +9,7 @@ pub mod meta;
 pub mod openapi;
 pub mod options;
 pub mod patch;
+pub mod protobuf;
 pub mod quantity;
 pub mod schema;
 pub mod selectors;

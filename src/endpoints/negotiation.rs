@@ -378,16 +378,45 @@ fn essence(content_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// A serialisation Capstan reads request bodies in: what it writes, plus Kubernetes protobuf,
+/// which client-go's typed clients send (and which Capstan never writes back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/json`.
+    Json,
+    /// `application/yaml`.
+    Yaml,
+    /// `application/vnd.kubernetes.protobuf`, decoded by [`crate::api::protobuf`].
+    Protobuf,
+}
+
+impl BodyFormat {
+    /// The media type naming this format in `Content-Type`.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Json => Format::Json.media_type(),
+            Self::Yaml => Format::Yaml.media_type(),
+            Self::Protobuf => crate::api::protobuf::MEDIA_TYPE,
+        }
+    }
+}
+
 /// How to read a create/update (or DeleteOptions) body: JSON when no `Content-Type` is given, as
-/// kube defaults to its first serializer; anything but JSON or YAML is 415.
-pub fn negotiate_input(content_type: Option<&str>) -> Result<Format, ApiError> {
+/// kube defaults to its first serializer. Protobuf is accepted where the body's kind has a
+/// protobuf message (`protobuf`), as for kube's built-in kinds; custom-resource-like kinds take
+/// only JSON and YAML. Anything else is 415 listing what would have been read, in kube's order.
+pub fn negotiate_input(content_type: Option<&str>, protobuf: bool) -> Result<BodyFormat, ApiError> {
     match content_type.map(essence).as_deref() {
-        None | Some("") | Some("application/json") => Ok(Format::Json),
-        Some("application/yaml") => Ok(Format::Yaml),
-        Some(_) => Err(unsupported_media_type(&[
-            Format::Json.media_type(),
-            Format::Yaml.media_type(),
-        ])),
+        None | Some("") | Some("application/json") => Ok(BodyFormat::Json),
+        Some("application/yaml") => Ok(BodyFormat::Yaml),
+        Some(crate::api::protobuf::MEDIA_TYPE) if protobuf => Ok(BodyFormat::Protobuf),
+        Some(_) => {
+            let mut accepted = vec![BodyFormat::Json.media_type(), BodyFormat::Yaml.media_type()];
+            if protobuf {
+                accepted.push(BodyFormat::Protobuf.media_type());
+            }
+            Err(unsupported_media_type(&accepted))
+        }
     }
 }
 
@@ -643,21 +672,35 @@ mod tests {
 
     #[test]
     fn request_bodies() {
-        assert_eq!(negotiate_input(None).unwrap(), Format::Json);
+        for protobuf in [true, false] {
+            assert_eq!(negotiate_input(None, protobuf).unwrap(), BodyFormat::Json);
+            assert_eq!(
+                negotiate_input(Some("application/json; charset=utf-8"), protobuf).unwrap(),
+                BodyFormat::Json
+            );
+            assert_eq!(
+                negotiate_input(Some("application/yaml"), protobuf).unwrap(),
+                BodyFormat::Yaml
+            );
+        }
         assert_eq!(
-            negotiate_input(Some("application/json; charset=utf-8")).unwrap(),
-            Format::Json
+            negotiate_input(Some("application/vnd.kubernetes.protobuf"), true).unwrap(),
+            BodyFormat::Protobuf
         );
-        assert_eq!(
-            negotiate_input(Some("application/yaml")).unwrap(),
-            Format::Yaml
-        );
-        let err = negotiate_input(Some("application/vnd.kubernetes.protobuf")).unwrap_err();
+        // Kinds without a protobuf message (custom-resource-like groups) refuse it, as kube's
+        // CRD handler does.
+        let err = negotiate_input(Some("application/vnd.kubernetes.protobuf"), false).unwrap_err();
         assert_eq!(err.code(), 415);
         assert_eq!(err.reason(), "UnsupportedMediaType");
         assert_eq!(
             err.to_string(),
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml"
+        );
+        let err = negotiate_input(Some("text/plain"), true).unwrap_err();
+        assert_eq!(err.code(), 415);
+        assert_eq!(
+            err.to_string(),
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"
         );
     }
 

@@ -16,11 +16,12 @@ use serde_json::Value;
 use crate::api::options::{
     FieldValidation, GetOptions, ListOptions, ResourceVersionMatch, WriteOptions,
 };
+use crate::api::protobuf::{self, ProtobufError};
 use crate::api::selectors::fields::FieldSelector;
 use crate::api::selectors::labels::LabelSelector;
 use crate::api::table::IncludeObject;
 use crate::api::{ApiError, FieldError, GroupKind};
-use crate::endpoints::negotiation::{Format, PatchType};
+use crate::endpoints::negotiation::{BodyFormat, PatchType};
 
 /// The decoded pairs of a query string, in order, with empty keys dropped (`?&a=b` is `a=b`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -344,11 +345,11 @@ fn dry_run(values: Vec<&str>, causes: &mut Vec<FieldError>) -> bool {
     !values.is_empty()
 }
 
-/// DeleteOptions from the query merged with a body (JSON or YAML `DeleteOptions`); a field set in
-/// the body wins. Validated as kube's `ValidateDeleteOptions`.
+/// DeleteOptions from the query merged with a body (JSON, YAML or protobuf `DeleteOptions`); a
+/// field set in the body wins. Validated as kube's `ValidateDeleteOptions`.
 pub fn delete_options(
     q: &QueryParams,
-    body: Option<(&[u8], Format)>,
+    body: Option<(&[u8], BodyFormat)>,
 ) -> Result<DeleteOptions, ApiError> {
     let mut opts = DeleteOptions {
         dry_run: q
@@ -398,13 +399,23 @@ pub fn delete_options(
 }
 
 /// Reads a `DeleteOptions` body; another kind, or bytes that are not one, is 400.
-fn decode_delete_options(bytes: &[u8], format: Format) -> Result<DeleteOptions, ApiError> {
+fn decode_delete_options(bytes: &[u8], format: BodyFormat) -> Result<DeleteOptions, ApiError> {
     let mut value: Value = match format {
-        Format::Json => {
+        BodyFormat::Json => {
             serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?
         }
-        Format::Yaml => {
+        BodyFormat::Yaml => {
             serde_saphyr::from_slice(bytes).map_err(|e| ApiError::BadRequest(e.to_string()))?
+        }
+        // client-go names its own group version in the envelope (`v1`, `policy/v1`); kube
+        // defaults an untyped one to the meta group.
+        BodyFormat::Protobuf => {
+            protobuf::Envelope::parse(bytes, Some(("meta.k8s.io/v1", "DeleteOptions")))
+                .and_then(|envelope| envelope.decode())
+                .map_err(|e| match e {
+                    ProtobufError::Internal(_) => ApiError::internal(e),
+                    e => ApiError::BadRequest(e.to_string()),
+                })?
         }
     };
     let Some(map) = value.as_object_mut() else {

@@ -248,7 +248,7 @@ fn delete_options_merge_query_and_body_with_the_body_winning() {
     let body = br#"{"kind":"DeleteOptions","apiVersion":"v1","gracePeriodSeconds":5,"preconditions":{"uid":"u"}}"#;
     let opts = delete_options(
         &q("gracePeriodSeconds=30&propagationPolicy=Background&dryRun=All"),
-        Some((body, Format::Json)),
+        Some((body, BodyFormat::Json)),
     )
     .unwrap();
     assert_eq!(opts.grace_period_seconds, Some(5));
@@ -257,17 +257,17 @@ fn delete_options_merge_query_and_body_with_the_body_winning() {
     assert_eq!(opts.preconditions.unwrap().uid.as_deref(), Some("u"));
 
     let yaml = b"propagationPolicy: Foreground\n";
-    let opts = delete_options(&q(""), Some((yaml, Format::Yaml))).unwrap();
+    let opts = delete_options(&q(""), Some((yaml, BodyFormat::Yaml))).unwrap();
     assert_eq!(opts.propagation_policy.as_deref(), Some("Foreground"));
     // An empty body is no body.
-    assert!(delete_options(&q("gracePeriodSeconds=0"), Some((b"", Format::Json))).is_ok());
+    assert!(delete_options(&q("gracePeriodSeconds=0"), Some((b"", BodyFormat::Json))).is_ok());
 }
 
 #[test]
 fn delete_option_errors() {
-    let err = delete_options(&q(""), Some((b"{not json", Format::Json))).unwrap_err();
+    let err = delete_options(&q(""), Some((b"{not json", BodyFormat::Json))).unwrap_err();
     assert_eq!(err.code(), 400);
-    let err = delete_options(&q(""), Some((br#"{"kind":"Pod"}"#, Format::Json))).unwrap_err();
+    let err = delete_options(&q(""), Some((br#"{"kind":"Pod"}"#, BodyFormat::Json))).unwrap_err();
     assert_eq!(
         status_message(&err),
         "decoded object cannot be converted to DeleteOptions"

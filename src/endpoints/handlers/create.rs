@@ -6,7 +6,10 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::Value;
 
-use super::{Scope, check_type, decode_object, ensure_namespace, read_body, wipe_system_fields};
+use super::{
+    Scope, accepts_protobuf, check_type, decode_object, ensure_namespace, read_body,
+    wipe_system_fields,
+};
 use crate::api::ApiError;
 use crate::endpoints::negotiation::{Restrictions, negotiate_input};
 use crate::endpoints::query::{self, WriteKind};
@@ -16,11 +19,11 @@ use crate::endpoints::status::is_status;
 /// becomes 201, as kube fills it).
 pub async fn create(scope: &Scope, body: Body) -> Result<Response, ApiError> {
     let writer = scope.writer(Restrictions::RESOURCE)?;
-    let format = negotiate_input(scope.content_type())?;
+    let format = negotiate_input(scope.content_type(), accepts_protobuf(scope.descriptor()))?;
     let bytes = read_body(body).await?;
     let opts = query::write_options(&scope.query, WriteKind::Create)?;
     let descriptor = scope.descriptor();
-    let mut object = decode_object(&bytes, format, &descriptor.kind)?;
+    let mut object = decode_object(&bytes, format, descriptor)?;
     check_type(&mut object, descriptor)?;
     wipe_system_fields(&mut object);
     ensure_namespace(&mut object, scope.expected_namespace())?;

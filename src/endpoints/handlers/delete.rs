@@ -24,7 +24,8 @@ fn options(scope: &Scope, body: &Bytes) -> Result<DeleteOptions, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return query::delete_options(&scope.query, None);
     }
-    let format = negotiate_input(scope.content_type())?;
+    // DeleteOptions is a meta kind with a protobuf message on every endpoint, custom ones too.
+    let format = negotiate_input(scope.content_type(), true)?;
     query::delete_options(&scope.query, Some((body, format)))
 }
 

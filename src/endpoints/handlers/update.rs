@@ -4,7 +4,9 @@ use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
 
-use super::{Scope, check_name, check_type, decode_object, ensure_namespace, read_body};
+use super::{
+    Scope, accepts_protobuf, check_name, check_type, decode_object, ensure_namespace, read_body,
+};
 use crate::api::ApiError;
 use crate::endpoints::negotiation::{Restrictions, negotiate_input};
 use crate::endpoints::query::{self, WriteKind};
@@ -16,9 +18,9 @@ pub async fn update(scope: &Scope, body: Body) -> Result<Response, ApiError> {
     let writer = scope.writer(Restrictions::RESOURCE)?;
     let bytes = read_body(body).await?;
     let opts = query::write_options(&scope.query, WriteKind::Update)?;
-    let format = negotiate_input(scope.content_type())?;
+    let format = negotiate_input(scope.content_type(), accepts_protobuf(scope.descriptor()))?;
     let descriptor = scope.descriptor();
-    let mut object = decode_object(&bytes, format, &descriptor.kind)?;
+    let mut object = decode_object(&bytes, format, descriptor)?;
     check_type(&mut object, descriptor)?;
     ensure_namespace(&mut object, scope.expected_namespace())?;
     check_name(&object, name)?;

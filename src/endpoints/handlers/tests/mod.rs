@@ -3,6 +3,7 @@
 //! negotiation, Table shape and watch framing.
 
 mod discovery;
+mod protobuf;
 mod reads;
 mod routes;
 mod watch;

@@ -128,11 +128,7 @@ async fn malformed_bodies_are_400_and_unknown_types_415() {
         "the namespace of the provided object does not match the namespace sent on the request"
     );
 
-    let (code, body) = call(
-        &s.router,
-        raw("POST", uri, "application/vnd.kubernetes.protobuf", "\0"),
-    )
-    .await;
+    let (code, body) = call(&s.router, raw("POST", uri, "application/cbor", "\0")).await;
     assert_eq!(code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_status(&body, 415, "UnsupportedMediaType");
 
