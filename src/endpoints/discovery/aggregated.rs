@@ -16,9 +16,9 @@ use kube::core::discovery::v2::{
 };
 use serde::Serialize;
 
+use super::negotiation::AggregatedDiscovery;
 use super::{etag_of, resource_list, to_bytes};
 use crate::endpoints::ApiGroupInfo;
-use crate::endpoints::negotiation::AggregatedDiscovery;
 
 /// kube's `DiscoveryFreshnessCurrent`: a locally served version is always up to date (only an
 /// aggregator marks a backend it cannot reach `Stale`).

@@ -10,6 +10,7 @@
 //! JSON.
 
 pub mod aggregated;
+pub mod negotiation;
 pub mod serve;
 
 use std::collections::BTreeMap;

@@ -10,10 +10,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 
 use super::aggregated::AggregatedDocument;
+use super::negotiation::negotiate_aggregated_discovery;
 use super::{Discovery, Document, api_versions};
-use crate::endpoints::negotiation::{
-    Restrictions, negotiate_aggregated_discovery, negotiate_output,
-};
+use crate::endpoints::negotiation::{Restrictions, negotiate_output};
 
 /// `GET /api`: the core group as an aggregated list when asked, else APIVersions with the
 /// address the client used (its `Host`, or the `:authority` of an HTTP/2 request).
