@@ -25,9 +25,9 @@ spec:
     image: nginx:1.27
 "#;
 
-/// `kubectl create -f` of a manifest (no client-side OpenAPI validation yet).
+/// `kubectl create -f` of a manifest, with kubectl's default (server-side, strict) validation.
 fn create_from(c: &Capstan, manifest: &str) {
-    c.kubectl_stdin_ok(&["create", "--validate=false", "-f", "-"], manifest);
+    c.kubectl_stdin_ok(&["create", "-f", "-"], manifest);
 }
 
 /// `kubectl create ns` (a typed client: the body is protobuf).
@@ -70,11 +70,16 @@ fn kubectl_tour(c: &Capstan) {
     );
     assert!(all.contains("tour") && all.contains("web"), "{all}");
 
-    // create --validate=false -f
-    c.kubectl_stdin(
+    // the acceptance's `create --validate=false -f`, then the default (strict, server-side)
+    c.kubectl_stdin_ok(
         &["create", "--validate=false", "-n", "tour", "-f", "-"],
         POD_YAML,
     );
+    c.kubectl_stdin_ok(
+        &["create", "-n", "tour", "-f", "-"],
+        &POD_YAML.replace("from-file", "validated"),
+    );
+    c.kubectl_ok(&["delete", "pod", "validated", "-n", "tour"]);
     let got = c.kubectl_ok(&["get", "pod", "from-file", "-n", "tour", "-o", "json"]);
     let pod: serde_json::Value = serde_json::from_str(&got).expect("pod json");
     assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.27");
@@ -344,7 +349,7 @@ spec:
   - name: main
     image: busybox
 "#;
-    c.kubectl_stdin_ok(&["create", "--validate=false", "-f", "-"], yaml);
+    create_from(&c, yaml);
     let table = c.kubectl_ok(&["get", "pods.capstan.dev"]);
     assert!(
         table.lines().next().unwrap_or_default().contains("READY"),

@@ -541,3 +541,67 @@ async fn descriptors_and_verbs() {
     );
     assert_eq!(pods.rest("pods/binding").descriptor().kind, "Binding");
 }
+
+#[tokio::test]
+async fn bodies_are_defaulted_for_the_handlers_and_reset_fields_are_kubes() {
+    for group in ["", "capstan.dev"] {
+        let pods = open(group).await;
+        let defaulted = pods.rest("pods").default_object(pods.pod("web")).unwrap();
+        assert_eq!(defaulted["spec"]["restartPolicy"], "Always", "{group}");
+        assert_eq!(
+            defaulted["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent",
+            "{group}"
+        );
+        assert_eq!(defaulted["apiVersion"], pods.api_version);
+        assert_eq!(pods.rest("pods").reset_fields(), &[&["status"][..]]);
+        assert_eq!(
+            pods.rest("pods/status").reset_fields(),
+            &[
+                &["spec"][..],
+                &["metadata", "deletionTimestamp"][..],
+                &["metadata", "ownerReferences"][..]
+            ]
+        );
+        // A body that is not a pod is the store's 400.
+        let err = pods
+            .rest("pods")
+            .default_object(json!({"spec": {"containers": "nope"}}))
+            .unwrap_err();
+        assert_eq!(err.code(), 400);
+    }
+}
+
+#[tokio::test]
+async fn a_forced_create_through_update_creates_a_pod_put_alone_does_not() {
+    let pods = open("").await;
+    let body = pods.pod("applied");
+    let update = |body: Value| -> capstan::registry::ObjectUpdate {
+        Box::new(move |current| {
+            assert!(current.is_none());
+            Ok(body.clone())
+        })
+    };
+    let err = pods
+        .rest("pods")
+        .update(
+            &ctx(),
+            "applied",
+            update(body.clone()),
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), 404);
+    let forced = WriteOptions {
+        force_allow_create: true,
+        ..Default::default()
+    };
+    let (created, was_created) = pods
+        .rest("pods")
+        .update(&ctx(), "applied", update(body), &forced)
+        .await
+        .unwrap();
+    assert!(was_created);
+    assert_eq!(created["status"]["phase"], "Pending");
+    assert!(created["metadata"]["uid"].is_string());
+}

@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 
 use super::field::FieldError;
+use super::patch::ApplyConflicts;
 
 /// A resource qualified by its group, printed `pods` (core) or `pods.capstan.dev`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,6 +111,11 @@ pub enum ApiError {
         resource: GroupResource,
         name: String,
     },
+    /// 409 from server-side apply: fields the configuration changes belong to other managers.
+    /// kube's `NewApplyConflict`: the message lists the managers and fields, and `details`
+    /// carries only one `FieldManagerConflict` cause per field (no name, group or kind).
+    #[error("{}", .0.message())]
+    ApplyConflict(ApplyConflicts),
     /// 409: optimistic-lock failure or a precondition that does not hold.
     #[error("Operation cannot be fulfilled on {resource} {name:?}: {reason}")]
     Conflict {
@@ -147,6 +153,11 @@ pub enum ApiError {
     /// 500: an unexpected failure, never a client mistake.
     #[error("Internal error occurred: {0}")]
     Internal(String),
+    /// 500 with no reason: an error kube hands to the client as it is, without a Status of its
+    /// own (its `StatusReasonUnknown`), such as a strategic merge patch that names no merge key
+    /// or an apply configuration that does not fit the schema. The message is not prefixed.
+    #[error("{0}")]
+    Unknown(String),
     /// 503: storage or a dependency is unavailable.
     #[error("{0}")]
     ServiceUnavailable(String),
@@ -220,19 +231,19 @@ impl ApiError {
             Self::NotFound { .. } | Self::NotFoundPath => 404,
             Self::MethodNotSupported { .. } => 405,
             Self::NotAcceptable(_) => 406,
-            Self::AlreadyExists { .. } | Self::Conflict { .. } => 409,
+            Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict(_) => 409,
             Self::Expired { .. } | Self::ExpiredContinue { .. } => 410,
             Self::RequestEntityTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Invalid { .. } => 422,
             Self::TooManyRequests { .. } => 429,
-            Self::Internal(_) => 500,
+            Self::Internal(_) | Self::Unknown(_) => 500,
             Self::ServiceUnavailable(_) => 503,
             Self::Timeout { .. } | Self::TooLargeResourceVersion { .. } => 504,
         }
     }
 
-    /// The Status `reason`.
+    /// The Status `reason` (empty for [`ApiError::Unknown`], which kube sends without one).
     pub fn reason(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "BadRequest",
@@ -242,13 +253,14 @@ impl ApiError {
             Self::MethodNotSupported { .. } => "MethodNotAllowed",
             Self::NotAcceptable(_) => "NotAcceptable",
             Self::AlreadyExists { .. } => "AlreadyExists",
-            Self::Conflict { .. } => "Conflict",
+            Self::Conflict { .. } | Self::ApplyConflict(_) => "Conflict",
             Self::Expired { .. } | Self::ExpiredContinue { .. } => "Expired",
             Self::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Self::Invalid { .. } => "Invalid",
             Self::TooManyRequests { .. } => "TooManyRequests",
             Self::Internal(_) => "InternalError",
+            Self::Unknown(_) => "",
             Self::ServiceUnavailable(_) => "ServiceUnavailable",
             Self::Timeout { .. } | Self::TooLargeResourceVersion { .. } => "Timeout",
         }
@@ -315,6 +327,10 @@ impl ApiError {
                 }]),
                 ..Default::default()
             }),
+            Self::ApplyConflict(conflicts) => Some(StatusDetails {
+                causes: Some(conflicts.causes()),
+                ..Default::default()
+            }),
             Self::Internal(message) => Some(StatusDetails {
                 causes: Some(vec![StatusCause {
                     message: Some(message.clone()),
@@ -332,7 +348,7 @@ impl ApiError {
             metadata,
             status: Some("Failure".into()),
             message: Some(self.to_string()),
-            reason: Some(self.reason().into()),
+            reason: non_empty(self.reason()),
             code: Some(i32::from(self.code())),
             details,
         }
@@ -462,6 +478,61 @@ mod tests {
             "pods.capstan.dev is forbidden: r"
         );
         assert_eq!(forbidden("", "", ""), "forbidden: r");
+    }
+
+    #[test]
+    fn apply_conflicts_carry_only_field_manager_causes() {
+        use crate::api::patch::{ApplyError, ManagedFieldsScope, apply};
+        let model = crate::api::schema::test_model();
+        let scope = ManagedFieldsScope {
+            ty: model.for_kind("", "v1", "ConfigMap").unwrap(),
+            api_version: "v1",
+            kind: "ConfigMap",
+            subresource: "",
+            reset_fields: &[],
+            now: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let config = |value: &str| {
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "c"}, "data": {"k": value}})
+        };
+        let first = apply(None, &config("a"), "one", false, &scope).unwrap();
+        let Err(ApplyError::Conflicts(conflicts)) =
+            apply(Some(&first.object), &config("b"), "two", false, &scope)
+        else {
+            panic!("expected a conflict");
+        };
+        let status = ApiError::ApplyConflict(conflicts).to_status();
+        assert_eq!(status.code, Some(409));
+        assert_eq!(status.reason.as_deref(), Some("Conflict"));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("Apply failed with 1 conflict: conflict with \"one\": .data.k")
+        );
+        let details = status.details.unwrap();
+        assert_eq!(
+            (details.name, details.kind, details.group),
+            (None, None, None)
+        );
+        let causes = details.causes.unwrap();
+        assert_eq!(causes.len(), 1);
+        assert_eq!(causes[0].reason.as_deref(), Some("FieldManagerConflict"));
+        assert_eq!(causes[0].field.as_deref(), Some(".data.k"));
+        assert_eq!(causes[0].message.as_deref(), Some("conflict with \"one\""));
+    }
+
+    #[test]
+    fn unknown_errors_are_500_without_a_reason_or_prefix() {
+        let status =
+            ApiError::Unknown("map: map[] does not contain declared merge key: name".into())
+                .to_status();
+        assert_eq!(status.code, Some(500));
+        assert_eq!(status.reason, None);
+        assert_eq!(
+            status.message.as_deref(),
+            Some("map: map[] does not contain declared merge key: name")
+        );
+        assert!(status.details.is_none());
     }
 
     #[test]

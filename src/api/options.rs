@@ -59,6 +59,9 @@ pub struct WriteOptions {
     pub field_validation: Option<FieldValidation>,
     /// `force` (apply patches only).
     pub force: bool,
+    /// Create the object if it does not exist even where the strategy forbids create on update
+    /// (kube's `forceAllowCreate`): set by the handler for apply patches, never by a parameter.
+    pub force_allow_create: bool,
 }
 
 /// Options of delete and deletecollection: the body's `DeleteOptions` merged with the query.

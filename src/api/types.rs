@@ -40,7 +40,11 @@ use serde::{Deserialize, Deserializer, Serialize};
     shortname = "po",
     category = "all",
     derive = "Default",
-    derive = "PartialEq"
+    derive = "PartialEq",
+    doc = "Pod is a collection of containers that can run on a host, kept by Capstan in its own \
+           API group. It has exactly the shape of a core/v1 Pod: standard object metadata, the \
+           desired behaviour in spec (a core/v1 PodSpec) and the most recently observed state in \
+           status (a core/v1 PodStatus)."
 )]
 #[serde(transparent)]
 pub struct CapstanPodSpec {

@@ -9,15 +9,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
+use k8s_openapi::api::core::v1::Binding;
 use serde_json::json;
 
 use crate::api::ApiError;
+use crate::api::openapi::OpenApiDocs;
 use crate::api::options::WriteOptions;
+use crate::api::schema::{SchemaModel, SchemaModelBuilder};
+use crate::api::types::CapstanPod;
 use crate::auth::admission::{AdmissionChain, NamespaceLifecycle};
 use crate::auth::{Admit, UserInfo};
 use crate::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
 use crate::registry::{RequestContext, Rest, capstan, core};
 use crate::server::config::CompletedConfig;
+use crate::server::openapi::openapi_router;
 use crate::server::options::Options;
 use crate::server::{GenericApiServer, shutdown_signal};
 use crate::storage::SharedStorage;
@@ -57,8 +62,20 @@ pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStor
         .with_context(|| format!("opening storage ({backend:?})"))
 }
 
+/// The schemas of every kind the standalone server serves: the core kinds, and capstan.dev's Pod
+/// and the Binding its `pods/binding` takes. Handlers (strategic merge patch, apply,
+/// managedFields, field validation) and the OpenAPI documents read this one model.
+pub fn schema_model() -> SchemaModel {
+    SchemaModelBuilder::with_core_kinds()
+        .add_kind::<CapstanPod>(capstan::GROUP, "v1", "Pod")
+        .add_kind::<Binding>(capstan::GROUP, "v1", "Binding")
+        .build()
+}
+
 /// The standalone server over `storage`: both API groups, NamespaceLifecycle admission, the
-/// `etcd` health check, and the bootstrap and compaction hooks.
+/// OpenAPI documents, the `etcd` health check, and the bootstrap and compaction hooks.
+///
+/// Panics if a served kind has no schema in [`schema_model`] (a wiring error).
 pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServer {
     let prefix = config.storage().etcd_prefix.clone();
     let admission: Arc<dyn Admit> = Arc::new(AdmissionChain::new(vec![Arc::new(
@@ -78,7 +95,8 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     );
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
 
-    let mut installer = Installer::new(admission.clone());
+    let schema = Arc::new(schema_model());
+    let mut installer = Installer::new(admission.clone()).with_schema(schema.clone());
     installer.install_legacy_group(ApiGroupInfo {
         group: String::new(),
         versions: vec![ApiVersionInfo {
@@ -94,8 +112,16 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         }],
     });
 
+    let docs = match OpenApiDocs::build(&schema, &installer.served_resources()) {
+        Ok(docs) => docs,
+        Err(err) => panic!("a served kind has no schema: {err}"),
+    };
+    let api = installer
+        .into_router()
+        .merge(openapi_router(Arc::new(docs)));
+
     let compaction_interval = config.storage().compaction_interval;
-    let mut server = GenericApiServer::new(config, installer.into_router());
+    let mut server = GenericApiServer::new(config, api);
     server.add_index_paths(
         [
             "/api",
@@ -103,6 +129,8 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
             "/apis",
             "/apis/capstan.dev",
             "/apis/capstan.dev/v1",
+            "/openapi/v2",
+            "/openapi/v3",
         ]
         .map(String::from),
     );

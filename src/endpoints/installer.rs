@@ -23,10 +23,11 @@ use http::{HeaderMap, Uri};
 use crate::api::ApiError;
 use crate::auth::{Admit, UserInfo};
 use crate::endpoints::Installer;
-use crate::endpoints::discovery::{self, Discovery, serve};
+use crate::endpoints::discovery::{self, Discovery};
 use crate::endpoints::handlers::{self, HandlerConfig, Scope};
 use crate::endpoints::query::QueryParams;
 use crate::endpoints::request_info::RequestInfo;
+use crate::endpoints::warnings::Warnings;
 use crate::registry::{RequestContext, Rest, Verb};
 
 /// One served group-version: its storage map and what every handler needs.
@@ -50,25 +51,27 @@ pub(crate) fn build_router(installer: Installer) -> Router {
 
     if !legacy.is_empty() {
         let docs = discovery.clone();
-        router =
-            router.route(
-                "/api",
-                get(move |uri: Uri, headers: HeaderMap| async move {
-                    serve::api(&docs, &uri, &headers)
-                }),
-            );
+        router = router.route(
+            "/api",
+            get(move |uri: Uri, headers: HeaderMap| async move {
+                discovery::serve::api(&docs, &uri, &headers)
+            }),
+        );
     }
     let docs = discovery.clone();
     router = router.route(
         "/apis",
-        get(move |headers: HeaderMap| async move { serve::apis(&docs, &headers) }),
+        get(move |headers: HeaderMap| async move { discovery::serve::apis(&docs, &headers) }),
     );
     for group in &groups {
         if let Some(doc) = discovery.groups.get(&group.group).cloned() {
-            router = router.route(
-                &format!("/apis/{}", group.group),
-                get(move |headers: HeaderMap| async move { serve::document(&headers, &doc) }),
-            );
+            router =
+                router.route(
+                    &format!("/apis/{}", group.group),
+                    get(move |headers: HeaderMap| async move {
+                        discovery::serve::document(&headers, &doc)
+                    }),
+                );
         }
     }
 
@@ -93,26 +96,35 @@ pub(crate) fn build_router(installer: Installer) -> Router {
             router = router
                 .route(
                     &base,
-                    get(move |headers: HeaderMap| async move { serve::document(&headers, &doc) }),
+                    get(move |headers: HeaderMap| async move {
+                        discovery::serve::document(&headers, &doc)
+                    }),
                 )
                 .route(
                     &format!("{base}/{{*path}}"),
-                    any(move |req: Request| serve_resource(state.clone(), req)),
+                    any(move |req: Request| serve(state.clone(), req)),
                 );
         }
     }
     router
 }
 
-async fn serve_resource(state: Arc<GroupVersion>, req: Request) -> Response {
-    match dispatch(&state, req).await {
+async fn serve(state: Arc<GroupVersion>, req: Request) -> Response {
+    let warnings = Warnings::default();
+    let mut response = match dispatch(&state, req, &warnings).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
-    }
+    };
+    warnings.write_to(response.headers_mut());
+    response
 }
 
 /// Resolves the request to a resource and scope, checks the verb, and runs its handler.
-async fn dispatch(state: &GroupVersion, req: Request) -> Result<Response, ApiError> {
+async fn dispatch(
+    state: &GroupVersion,
+    req: Request,
+    warnings: &Warnings,
+) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
     let info = parts
         .extensions
@@ -172,6 +184,7 @@ async fn dispatch(state: &GroupVersion, req: Request) -> Result<Response, ApiErr
         query: QueryParams::parse(parts.uri.query()),
         headers: parts.headers,
         config: state.config.clone(),
+        warnings: warnings.clone(),
     };
     run(&scope, required, body).await
 }

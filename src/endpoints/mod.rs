@@ -7,7 +7,8 @@
 //! Map: [`installer`] builds the router and resolves requests; [`handlers`] has one function per
 //! verb; [`query`] and [`negotiation`] read the query string and the content headers;
 //! [`response`] and [`table`] shape what is written; [`discovery`] serves `/api` and `/apis`;
-//! [`status`] turns every `ApiError` into a Status response.
+//! [`status`] turns every `ApiError` into a Status response; [`warnings`] collects the `Warning`
+//! headers a request earns.
 
 pub mod discovery;
 pub mod handlers;
@@ -19,11 +20,13 @@ pub mod response;
 mod served;
 pub mod status;
 pub mod table;
+pub mod warnings;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::schema::SchemaModel;
 use crate::auth::Admit;
 use crate::registry::Rest;
 use handlers::HandlerConfig;
@@ -69,6 +72,15 @@ impl Installer {
     #[must_use]
     pub fn with_min_request_timeout(mut self, timeout: Duration) -> Self {
         self.config.min_request_timeout = timeout;
+        self
+    }
+
+    /// Gives the handlers the served kinds' schemas, which strategic merge patch, server-side
+    /// apply, managedFields and field validation need (the OpenAPI documents are built from the
+    /// same model). Without it those kinds are treated as schemaless.
+    #[must_use]
+    pub fn with_schema(mut self, schema: Arc<SchemaModel>) -> Self {
+        self.config.schema = schema;
         self
     }
 

@@ -366,24 +366,31 @@ impl PatchType {
     }
 }
 
-/// The patch types the handlers apply today, in the order the 415 message lists them. Strategic
-/// merge and apply are recognised but answered with 415 until they are implemented, which is
-/// what kube does for kinds without a strategic schema (CRDs).
-pub const SUPPORTED_PATCH_TYPES: &[PatchType] = &[PatchType::Json, PatchType::Merge];
+/// The patch types of a kind with a schema, in the order kube's 415 message lists them.
+pub const PATCH_TYPES: &[PatchType] = &[
+    PatchType::Json,
+    PatchType::Merge,
+    PatchType::StrategicMerge,
+    PatchType::Apply,
+];
 
-/// The patch type named by a PATCH request's `Content-Type`; unknown or not yet supported → 415
-/// listing [`SUPPORTED_PATCH_TYPES`].
-pub fn negotiate_patch(content_type: Option<&str>) -> Result<PatchType, ApiError> {
+/// The patch types of a kind without a schema: strategic merge patch and apply need the kind's
+/// merge keys and list types, so only the schemaless JSON and merge patches remain.
+pub const SCHEMALESS_PATCH_TYPES: &[PatchType] = &[PatchType::Json, PatchType::Merge];
+
+/// The patch type named by a PATCH request's `Content-Type`, among those the endpoint
+/// `supports` ([`PATCH_TYPES`] or [`SCHEMALESS_PATCH_TYPES`]); anything else is 415 listing them.
+pub fn negotiate_patch(
+    content_type: Option<&str>,
+    supports: &[PatchType],
+) -> Result<PatchType, ApiError> {
     let essence = content_type.map(essence).unwrap_or_default();
-    SUPPORTED_PATCH_TYPES
+    supports
         .iter()
         .copied()
         .find(|t| t.media_type() == essence)
         .ok_or_else(|| {
-            let accepted: Vec<&str> = SUPPORTED_PATCH_TYPES
-                .iter()
-                .map(|t| t.media_type())
-                .collect();
+            let accepted: Vec<&str> = supports.iter().map(|t| t.media_type()).collect();
             unsupported_media_type(&accepted)
         })
 }
@@ -553,25 +560,41 @@ mod tests {
     #[test]
     fn patch_types() {
         assert_eq!(
-            negotiate_patch(Some("application/json-patch+json")).unwrap(),
+            negotiate_patch(Some("application/json-patch+json"), PATCH_TYPES).unwrap(),
             PatchType::Json
         );
         assert_eq!(
-            negotiate_patch(Some("application/merge-patch+json; charset=UTF-8")).unwrap(),
+            negotiate_patch(
+                Some("application/merge-patch+json; charset=UTF-8"),
+                PATCH_TYPES
+            )
+            .unwrap(),
             PatchType::Merge
         );
-        for unsupported in [
-            Some("application/strategic-merge-patch+json"),
-            Some("application/apply-patch+yaml"),
-            Some("application/json"),
-            None,
-        ] {
-            let err = negotiate_patch(unsupported).unwrap_err();
+        assert_eq!(
+            negotiate_patch(Some("application/strategic-merge-patch+json"), PATCH_TYPES).unwrap(),
+            PatchType::StrategicMerge
+        );
+        assert_eq!(
+            negotiate_patch(Some("application/apply-patch+yaml"), PATCH_TYPES).unwrap(),
+            PatchType::Apply
+        );
+        for unsupported in [Some("application/json"), Some("text/plain"), None] {
+            let err = negotiate_patch(unsupported, PATCH_TYPES).unwrap_err();
             assert_eq!(err.code(), 415, "{unsupported:?}");
             assert_eq!(
                 err.to_string(),
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json"
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
             );
         }
+        let err = negotiate_patch(
+            Some("application/strategic-merge-patch+json"),
+            SCHEMALESS_PATCH_TYPES,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json"
+        );
     }
 }

@@ -308,6 +308,7 @@ pub fn write_options(q: &QueryParams, kind: WriteKind) -> Result<WriteOptions, A
         field_manager,
         field_validation,
         force: q.flag("force"),
+        force_allow_create: false,
     })
 }
 

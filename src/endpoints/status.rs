@@ -17,7 +17,7 @@ const JSON: &str = "application/json";
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if matches!(self, ApiError::Internal(_)) {
+        if matches!(self, ApiError::Internal(_) | ApiError::Unknown(_)) {
             tracing::error!(error = %self, "internal error answered with 500");
         }
         let code = StatusCode::from_u16(self.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -130,6 +130,20 @@ pub trait Rest: Send + Sync {
         default_table_row(object)
     }
 
+    /// Scheme defaulting of a decoded body: kube's decoder defaults every object it decodes, so
+    /// handlers call this before recording managedFields and the writer owns the defaulted fields
+    /// as in kube. The default returns `object` as it is (bodies that are never stored, such as a
+    /// `pods/binding` Binding).
+    fn default_object(&self, object: Value) -> Result<Value, ApiError> {
+        Ok(object)
+    }
+
+    /// Field paths this endpoint's strategy resets on every write, so no field manager may own
+    /// them (kube's `ResetFieldsStrategy`): `status` on pods, `spec` on `pods/status`.
+    fn reset_fields(&self) -> &'static [&'static [&'static str]] {
+        &[]
+    }
+
     async fn get(
         &self,
         _ctx: &RequestContext,

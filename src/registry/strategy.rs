@@ -78,6 +78,13 @@ pub trait Strategy: Send + Sync + 'static {
         old: &Self::Object,
     ) -> FieldErrors;
 
+    /// Field paths this strategy resets on every write (kube's `GetResetFields`): the handlers
+    /// keep them out of every field manager's set, so writing a field the endpoint ignores never
+    /// causes an apply conflict. Pods reset `status`; `pods/status` resets `spec`.
+    fn reset_fields(&self) -> &'static [&'static [&'static str]] {
+        &[]
+    }
+
     /// Whether PUT may create a missing object.
     fn allow_create_on_update(&self) -> bool {
         false

@@ -161,6 +161,13 @@ impl Capstan {
         kubectl_with(&self.kubeconfig, args, Some(stdin))
     }
 
+    /// Runs kubectl with extra environment variables (`EDITOR` for `kubectl edit`) and asserts
+    /// success, returning stdout.
+    pub fn kubectl_env_ok(&self, args: &[&str], env: &[(&str, &str)]) -> String {
+        let out = kubectl_command(&self.kubeconfig, args, None, env);
+        self.expect_success(args, out)
+    }
+
     /// Runs kubectl with `stdin` piped in and asserts success, returning stdout.
     pub fn kubectl_stdin_ok(&self, args: &[&str], stdin: &str) -> String {
         let out = self.kubectl_stdin(args, stdin);
@@ -229,12 +236,22 @@ impl Drop for Capstan {
 }
 
 fn kubectl_with(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    kubectl_command(kubeconfig, args, stdin, &[])
+}
+
+fn kubectl_command(
+    kubeconfig: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
     use std::io::Write;
     let mut cmd = Command::new("kubectl");
     cmd.arg(format!("--kubeconfig={}", kubeconfig.display()))
         .arg("--request-timeout=30s")
         .args(args)
         .env_remove("KUBECONFIG")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if stdin.is_some() {

@@ -11,6 +11,7 @@ use super::managed::{Managed, ManagerId, Operation, set_managed_fields};
 use super::typed::{Node, to_field_set, validate};
 use super::typed_ops::compare;
 use super::updater::{ApplyFailure, Conflict, Updater, cap_update_managers};
+use crate::api::ApiError;
 use crate::api::schema::TypeRef;
 
 /// The annotation client-side `kubectl apply` keeps its last configuration in.
@@ -80,6 +81,16 @@ impl ApplyError {
             Self::BadRequest(_) => 400,
             Self::Conflicts(_) => 409,
             Self::Internal(_) => 500,
+        }
+    }
+
+    /// The [`ApiError`] kube answers with: 400 as is; conflicts as kube's apply conflict (409
+    /// with `FieldManagerConflict` causes); 500 passed through unprefixed, without a reason.
+    pub fn into_api_error(self) -> ApiError {
+        match self {
+            Self::BadRequest(m) => ApiError::BadRequest(m),
+            Self::Conflicts(c) => ApiError::ApplyConflict(c),
+            Self::Internal(m) => ApiError::Unknown(m),
         }
     }
 }

@@ -48,7 +48,7 @@
 
 pub mod apply;
 pub mod fieldpath;
-mod go_fmt;
+pub(crate) mod go_fmt;
 pub mod managed;
 pub mod strategic;
 mod strategic_list;

@@ -51,8 +51,8 @@ impl PatchError {
         }
     }
 
-    /// The nearest [`ApiError`]: exact for 400; 422 becomes `Invalid` on field `patch`; 500
-    /// becomes `Internal` (whose message kube would not prefix, see the module docs).
+    /// The [`ApiError`] kube answers with: 400 as is; 422 becomes `Invalid` on field `patch`;
+    /// 500 is passed through unprefixed and without a reason ([`ApiError::Unknown`]).
     pub fn into_api_error(self) -> ApiError {
         match self {
             Self::BadRequest(m) => ApiError::BadRequest(m),
@@ -61,7 +61,7 @@ impl PatchError {
                 "",
                 vec![FieldError::invalid("patch", Value::Null, m)],
             ),
-            Self::Internal(m) => ApiError::Internal(m),
+            Self::Internal(m) => ApiError::Unknown(m),
         }
     }
 }

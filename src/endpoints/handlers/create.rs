@@ -1,13 +1,19 @@
 //! POST (`create`): a new object on a collection, or a subresource action on an item
 //! (`pods/<name>/binding`, `pods/<name>/eviction`).
+//!
+//! As kube's create handler: the body is checked under the `fieldValidation` directive, given the
+//! scheme's defaults and its managedFields (an `Update` by the request's manager) before the
+//! registry runs the strategy and admission. `dryRun=All` goes all the way through without
+//! storing.
 
 use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
 use serde_json::Value;
 
+use super::managed::FieldManager;
 use super::{
-    Scope, accepts_protobuf, check_type, decode_object, ensure_namespace, read_body,
+    Scope, accepts_protobuf, check_type, decode_object, ensure_namespace, fields, read_body,
     wipe_system_fields,
 };
 use crate::api::ApiError;
@@ -25,8 +31,11 @@ pub async fn create(scope: &Scope, body: Body) -> Result<Response, ApiError> {
     let descriptor = scope.descriptor();
     let mut object = decode_object(&bytes, format, descriptor)?;
     check_type(&mut object, descriptor)?;
+    fields::check_body(scope, &opts, format, &bytes, &object)?;
     wipe_system_fields(&mut object);
     ensure_namespace(&mut object, scope.expected_namespace())?;
+    let object = scope.rest.default_object(object)?;
+    let object = FieldManager::new(scope, &opts).update(None, object);
     let mut created = scope
         .rest
         .create(&scope.ctx, scope.name.as_deref(), object, &opts)

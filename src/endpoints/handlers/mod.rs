@@ -8,8 +8,10 @@
 
 pub mod create;
 pub mod delete;
+pub mod fields;
 pub mod get;
 pub mod list;
+pub mod managed;
 pub mod patch;
 pub mod update;
 pub mod watch;
@@ -23,11 +25,13 @@ use http::{HeaderMap, header};
 use serde_json::Value;
 
 use crate::api::protobuf::{self, ProtobufError};
+use crate::api::schema::{SchemaModel, TypeRef};
 use crate::api::{ApiError, ResourceDescriptor};
 use crate::endpoints::negotiation::{BodyFormat, Restrictions, negotiate_output};
 use crate::endpoints::query::QueryParams;
 use crate::endpoints::request_info::RequestInfo;
 use crate::endpoints::response::Writer;
+use crate::endpoints::warnings::Warnings;
 use crate::registry::{RequestContext, Rest};
 
 /// Settings every handler shares, fixed when the router is built.
@@ -36,12 +40,17 @@ pub struct HandlerConfig {
     /// kube's MinRequestTimeout: a watch without `timeoutSeconds` ends after a random duration in
     /// `[min, 2*min)` so that clients re-balance across servers.
     pub min_request_timeout: Duration,
+    /// The served kinds' schemas: strategic merge patch, server-side apply, managedFields and
+    /// field validation look kinds up here. A kind without a schema is handled like kube handles
+    /// an unstructured one: no unknown-field checks, no managedFields, no strategic merge patch.
+    pub schema: Arc<SchemaModel>,
 }
 
 impl Default for HandlerConfig {
     fn default() -> Self {
         Self {
             min_request_timeout: Duration::from_secs(1800),
+            schema: Arc::default(),
         }
     }
 }
@@ -63,6 +72,8 @@ pub struct Scope {
     pub headers: HeaderMap,
     /// Router-wide settings.
     pub config: Arc<HandlerConfig>,
+    /// `Warning` headers for the response, whatever its outcome.
+    pub warnings: Warnings,
 }
 
 impl Scope {
@@ -97,6 +108,21 @@ impl Scope {
         } else {
             None
         }
+    }
+
+    /// The schema of the kind this endpoint takes, if the model has it.
+    pub fn schema_type(&self) -> Option<TypeRef<'_>> {
+        let d = self.descriptor();
+        self.config.schema.for_kind(&d.group, &d.version, &d.kind)
+    }
+
+    /// The request's `User-Agent`, which names the field manager of writes without
+    /// `fieldManager`.
+    pub fn user_agent(&self) -> &str {
+        self.headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// The request's `Content-Type`, if readable.

@@ -1,23 +1,41 @@
-//! PATCH (`patch`): JSON patch (RFC 6902) and JSON merge patch (RFC 7386), applied to the stored
-//! object inside the [`ObjectUpdate`] closure, so a retry after a conflicting write re-applies the
-//! patch to the fresh object instead of overwriting it (kube's `patcher.applyPatch`).
+//! PATCH (`patch`): JSON patch (RFC 6902), JSON merge patch (RFC 7386), strategic merge patch and
+//! server-side apply, applied to the stored object inside the [`ObjectUpdate`] closure, so a retry
+//! after a conflicting write re-applies the patch to the fresh object instead of overwriting it
+//! (kube's `patcher.applyPatch`).
 //!
-//! Failure codes follow k8s.io/apiserver `handlers/patch.go`: a body that is not JSON is 400
-//! "invalid JSON patch"; a JSON patch that does not decode is 400; more than 10000 operations is
-//! 413; a JSON patch that cannot be applied (a failed `test`, a missing path) is 422 Invalid; a
-//! patch of a missing object is 404 (json and merge patches never create).
+//! Per kube's handlers/patch.go: a body that is not JSON is 400 "invalid JSON patch" (an apply
+//! body that is not YAML, 400 "error encoding patch"); a JSON patch that does not decode is 400;
+//! more than 10000 operations is 413; a JSON patch that cannot be applied is 422; strategic merge
+//! errors are 400, 422 or a reasonless 500 as `api::patch` classifies them; apply conflicts are
+//! 409 with `FieldManagerConflict` causes. JSON, merge and strategic patches of a missing object
+//! are 404; apply creates it (201).
+//!
+//! After the patch: unknown fields of the result (and duplicate keys of the body) under the
+//! `fieldValidation` directive; kind, namespace and name checks; the scheme's defaults; and the
+//! managedFields of an `Update` by the request's manager (apply records its own).
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::{Scope, check_name, check_type, ensure_namespace, read_body};
+use super::managed::FieldManager;
+use super::{Scope, check_name, check_type, ensure_namespace, fields, read_body};
 use crate::api::field::{FieldError, FieldErrorType};
+use crate::api::options::FieldValidation;
+use crate::api::patch::go_fmt::go_value;
+use crate::api::patch::strategic_merge;
+use crate::api::schema::SchemaModel;
+use crate::api::schema::validate::FieldIssue;
 use crate::api::{ApiError, GroupKind, ResourceDescriptor};
-use crate::endpoints::negotiation::{PatchType, Restrictions, negotiate_patch};
+use crate::endpoints::negotiation::{
+    PATCH_TYPES, PatchType, Restrictions, SCHEMALESS_PATCH_TYPES, negotiate_patch,
+};
 use crate::endpoints::query::{self, WriteKind};
-use crate::registry::ObjectUpdate;
+use crate::endpoints::warnings::Warnings;
+use crate::registry::{ObjectUpdate, Rest};
 
 /// kube's `maxJSONPatchOperations`.
 const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
@@ -29,16 +47,22 @@ pub enum Patch {
     Json(json_patch::Patch),
     /// An RFC 7386 merge document.
     Merge(Value),
+    /// A strategic merge patch (a JSON object, or `null` for no change).
+    Strategic(Value),
+    /// A server-side apply configuration (a JSON object).
+    Apply(Value),
 }
 
 impl Patch {
     /// Decodes `bytes` as `patch_type`.
     pub fn decode(patch_type: PatchType, bytes: &[u8]) -> Result<Self, ApiError> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|_| ApiError::BadRequest("invalid JSON patch".into()))?;
+        let json = || {
+            serde_json::from_slice::<Value>(bytes)
+                .map_err(|_| ApiError::BadRequest("invalid JSON patch".into()))
+        };
         match patch_type {
             PatchType::Json => {
-                let patch: json_patch::Patch = serde_json::from_value(value)
+                let patch: json_patch::Patch = serde_json::from_value(json()?)
                     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
                 if patch.0.len() > MAX_JSON_PATCH_OPERATIONS {
                     return Err(ApiError::RequestEntityTooLarge(format!(
@@ -48,15 +72,14 @@ impl Patch {
                 }
                 Ok(Self::Json(patch))
             }
-            PatchType::Merge => Ok(Self::Merge(value)),
-            // The router refuses these content types with 415 before decoding.
-            PatchType::StrategicMerge | PatchType::Apply => Err(ApiError::UnsupportedMediaType(
-                format!("{} is not supported", patch_type.media_type()),
-            )),
+            PatchType::Merge => json().map(Self::Merge),
+            PatchType::StrategicMerge => json().map(Self::Strategic),
+            PatchType::Apply => decode_apply(bytes).map(Self::Apply),
         }
     }
 
-    /// Applies the patch to a copy of `current`.
+    /// Applies a JSON or merge patch to a copy of `current`. Strategic merge and apply need the
+    /// schema and go through [`Patcher`].
     pub fn apply(&self, current: &Value) -> Result<Value, ApiError> {
         let mut doc = current.clone();
         match self {
@@ -64,8 +87,41 @@ impl Patch {
                 json_patch::patch(&mut doc, &patch.0).map_err(|e| unprocessable(&e))?
             }
             Self::Merge(patch) => json_patch::merge(&mut doc, patch),
+            Self::Strategic(_) | Self::Apply(_) => {
+                return Err(ApiError::internal(
+                    "this patch type needs the kind's schema",
+                ));
+            }
         }
         Ok(doc)
+    }
+}
+
+/// An apply body: YAML (JSON is YAML too) holding one object; an empty body is the empty object.
+fn decode_apply(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    let value: Value = serde_saphyr::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("error encoding patch: {e}")))?;
+    match value {
+        Value::Object(_) => Ok(value),
+        Value::Null => Ok(Value::Object(Map::new())),
+        other => Err(ApiError::BadRequest(format!(
+            "error decoding patch: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        ))),
+    }
+}
+
+/// Go's name for a JSON value's kind in unmarshal errors.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        Value::Null | Value::Object(_) => "object",
     }
 }
 
@@ -84,26 +140,44 @@ fn unprocessable(err: &json_patch::PatchError) -> ApiError {
     )
 }
 
-/// Answers 200 with the patched object (201 if the `Rest` created it).
+/// Answers 200 with the patched object (201 if an apply created it).
 pub async fn patch(scope: &Scope, body: Body) -> Result<Response, ApiError> {
-    let patch_type = negotiate_patch(scope.content_type())?;
+    let supports = if scope.schema_type().is_some() {
+        PATCH_TYPES
+    } else {
+        SCHEMALESS_PATCH_TYPES
+    };
+    let patch_type = negotiate_patch(scope.content_type(), supports)?;
     let name = scope.require_name()?.to_string();
     let writer = scope.writer(Restrictions::RESOURCE)?;
     let bytes = read_body(body).await?;
-    let opts = query::write_options(&scope.query, WriteKind::Patch(patch_type))?;
+    let mut opts = query::write_options(&scope.query, WriteKind::Patch(patch_type))?;
+    // kube's `forceAllowCreate`: apply creates a missing object whatever the strategy says.
+    opts.force_allow_create = patch_type == PatchType::Apply;
     let patch = Patch::decode(patch_type, &bytes)?;
-    let descriptor = scope.descriptor().clone();
-    let namespace = scope.expected_namespace().map(str::to_string);
-    let url_name = name.clone();
-    let update: ObjectUpdate = Box::new(move |current| {
-        let current = current.ok_or_else(|| ApiError::NotFound {
-            resource: descriptor.group_resource(),
-            name: url_name.clone(),
-        })?;
-        let mut patched = patch.apply(current)?;
-        check_patched(&mut patched, &descriptor, namespace.as_deref(), &url_name)?;
-        Ok(patched)
-    });
+    let directive = fields::directive(&opts);
+    let patch_issues = match (&patch, scope.schema_type()) {
+        (Patch::Merge(_) | Patch::Strategic(_), Some(ty))
+            if directive != FieldValidation::Ignore =>
+        {
+            fields::patch_duplicates(ty, &bytes)
+        }
+        _ => Vec::new(),
+    };
+    let patcher = Patcher {
+        patch,
+        patch_issues,
+        descriptor: scope.descriptor().clone(),
+        namespace: scope.expected_namespace().map(str::to_string),
+        name: name.clone(),
+        rest: scope.rest.clone(),
+        schema: scope.config.schema.clone(),
+        manager: FieldManager::new(scope, &opts),
+        directive,
+        warnings: scope.warnings.clone(),
+        force: opts.force,
+    };
+    let update: ObjectUpdate = Box::new(move |current| patcher.patched(current));
     let (stored, created) = scope.rest.update(&scope.ctx, &name, update, &opts).await?;
     let code = if created {
         StatusCode::CREATED
@@ -111,6 +185,91 @@ pub async fn patch(scope: &Scope, body: Body) -> Result<Response, ApiError> {
         StatusCode::OK
     };
     writer.object(scope.rest.as_ref(), code, stored)
+}
+
+/// Everything one patch request needs to turn the stored object into the one to store; owned, as
+/// it moves into the update closure.
+struct Patcher {
+    patch: Patch,
+    /// Duplicate keys of the body, found once.
+    patch_issues: Vec<FieldIssue>,
+    descriptor: ResourceDescriptor,
+    namespace: Option<String>,
+    name: String,
+    rest: Arc<dyn Rest>,
+    schema: Arc<SchemaModel>,
+    manager: FieldManager,
+    directive: FieldValidation,
+    warnings: Warnings,
+    force: bool,
+}
+
+impl Patcher {
+    /// The object to store given the stored one (`None`: absent).
+    fn patched(&self, current: Option<&Value>) -> Result<Value, ApiError> {
+        if let Patch::Apply(config) = &self.patch {
+            return self.applied(current, config);
+        }
+        let current = current.ok_or_else(|| ApiError::NotFound {
+            resource: self.descriptor.group_resource(),
+            name: self.name.clone(),
+        })?;
+        let d = &self.descriptor;
+        let ty = self.schema.for_kind(&d.group, &d.version, &d.kind);
+        let mut patched = match (&self.patch, ty) {
+            (Patch::Strategic(patch), Some(ty)) => {
+                strategic_merge(current, patch, ty).map_err(|e| e.into_api_error())?
+            }
+            (patch, _) => patch.apply(current)?,
+        };
+        if let Some(ty) = ty {
+            fields::check_patched(
+                self.directive,
+                &self.warnings,
+                ty,
+                &self.patch_issues,
+                &patched,
+                || match &self.patch {
+                    Patch::Strategic(patch) => go_value(patch),
+                    _ => patched.to_string(),
+                },
+            )?;
+        }
+        check_patched(
+            &mut patched,
+            &self.descriptor,
+            self.namespace.as_deref(),
+            &self.name,
+        )?;
+        let patched = self.rest.default_object(patched)?;
+        Ok(self.manager.update(Some(current), patched))
+    }
+
+    /// Server-side apply of `config` onto `current`, creating the object when it is absent.
+    fn applied(&self, current: Option<&Value>, config: &Value) -> Result<Value, ApiError> {
+        if current.is_none()
+            && let Some(uid) = config
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .filter(|u| !u.is_empty())
+        {
+            return Err(ApiError::Conflict {
+                resource: self.descriptor.group_resource(),
+                name: self.name.clone(),
+                reason: format!(
+                    "uid mismatch: the provided object specified uid {uid}, and no existing object was found"
+                ),
+            });
+        }
+        let mut applied = self.manager.apply(current, config, self.force)?;
+        check_patched(
+            &mut applied,
+            &self.descriptor,
+            self.namespace.as_deref(),
+            &self.name,
+        )?;
+        Ok(applied)
+    }
 }
 
 /// The checks kube makes on a patched object: still an object of this kind, in this namespace,
@@ -139,106 +298,5 @@ fn check_patched(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn pod() -> Value {
-        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "1"}}})
-    }
-
-    #[test]
-    fn merge_patch_sets_and_removes() {
-        let patch = Patch::decode(
-            PatchType::Merge,
-            br#"{"metadata":{"labels":{"a":null,"b":"2"}}}"#,
-        )
-        .unwrap();
-        let out = patch.apply(&pod()).unwrap();
-        assert_eq!(out["metadata"]["labels"], json!({"b": "2"}));
-    }
-
-    #[test]
-    fn json_patch_failures() {
-        let patch = Patch::decode(
-            PatchType::Json,
-            br#"[{"op":"test","path":"/metadata/name","value":"q"}]"#,
-        )
-        .unwrap();
-        let err = patch.apply(&pod()).unwrap_err();
-        assert_eq!((err.code(), err.reason()), (422, "Invalid"));
-        let patch = Patch::decode(
-            PatchType::Json,
-            br#"[{"op":"remove","path":"/spec/nothing"}]"#,
-        )
-        .unwrap();
-        assert_eq!(patch.apply(&pod()).unwrap_err().code(), 422);
-        assert_eq!(
-            Patch::decode(PatchType::Json, br#"{"op":"add"}"#)
-                .unwrap_err()
-                .code(),
-            400
-        );
-        let err = Patch::decode(PatchType::Merge, b"{nope").unwrap_err();
-        assert_eq!(err.to_string(), "invalid JSON patch");
-    }
-
-    #[test]
-    fn too_many_operations_is_413() {
-        let ops: Vec<Value> = (0..=MAX_JSON_PATCH_OPERATIONS)
-            .map(|_| json!({"op": "test", "path": "/kind", "value": "Pod"}))
-            .collect();
-        let bytes = serde_json::to_vec(&ops).unwrap();
-        let err = Patch::decode(PatchType::Json, &bytes).unwrap_err();
-        assert_eq!(err.code(), 413);
-        assert_eq!(
-            err.to_string(),
-            "The allowed maximum operations in a JSON patch is 10000, got 10001"
-        );
-    }
-
-    #[test]
-    fn patched_objects_keep_kind_namespace_and_name() {
-        let descriptor = ResourceDescriptor {
-            version: "v1".into(),
-            kind: "Pod".into(),
-            plural: "pods".into(),
-            namespaced: true,
-            ..Default::default()
-        };
-        let mut ok = pod();
-        check_patched(&mut ok, &descriptor, Some("d"), "p").unwrap();
-        assert_eq!(ok["metadata"]["namespace"], "d");
-        let mut renamed = pod();
-        renamed["metadata"]["name"] = json!("q");
-        assert_eq!(
-            check_patched(&mut renamed, &descriptor, Some("d"), "p")
-                .unwrap_err()
-                .code(),
-            400
-        );
-        let mut moved = pod();
-        moved["metadata"]["namespace"] = json!("elsewhere");
-        assert_eq!(
-            check_patched(&mut moved, &descriptor, Some("d"), "p")
-                .unwrap_err()
-                .code(),
-            400
-        );
-        let mut other_kind = pod();
-        other_kind["kind"] = json!("Service");
-        assert_eq!(
-            check_patched(&mut other_kind, &descriptor, Some("d"), "p")
-                .unwrap_err()
-                .code(),
-            400
-        );
-        let mut scalar = json!(3);
-        assert_eq!(
-            check_patched(&mut scalar, &descriptor, Some("d"), "p")
-                .unwrap_err()
-                .code(),
-            422
-        );
-    }
-}
+#[path = "patch_tests.rs"]
+mod tests;

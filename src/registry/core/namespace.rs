@@ -90,6 +90,11 @@ fn phase(ns: &Namespace) -> String {
 impl Strategy for NamespaceStrategy {
     type Object = Namespace;
 
+    /// kube's `namespaceStrategy.GetResetFields`: status changes only through its subresource.
+    fn reset_fields(&self) -> &'static [&'static [&'static str]] {
+        &[&["status"]]
+    }
+
     /// kube's `SetDefaults_Namespace` and `SetDefaults_NamespaceStatus`.
     fn default_object(&self, ns: &mut Namespace) {
         label_with_name(ns);

@@ -388,6 +388,16 @@ impl<S: Strategy> Rest for Store<S> {
         }
     }
 
+    fn default_object(&self, object: Value) -> Result<Value, ApiError> {
+        let mut obj = self.decode_body(object)?;
+        self.strategy.default_object(&mut obj);
+        to_value(&obj)
+    }
+
+    fn reset_fields(&self) -> &'static [&'static [&'static str]] {
+        self.strategy.reset_fields()
+    }
+
     async fn get(
         &self,
         ctx: &RequestContext,

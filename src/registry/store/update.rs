@@ -43,7 +43,8 @@ impl<S: Strategy> Store<S> {
             .await
             .map_err(|e| self.storage_error(e, name))?;
         loop {
-            match self.next_object(ctx, name, current.as_ref(), &mut update)? {
+            let allow_create = opts.force_allow_create || self.strategy.allow_create_on_update();
+            match self.next_object(ctx, name, current.as_ref(), &mut update, allow_create)? {
                 Next::Create(mut obj) => {
                     let value = to_value(&obj)?;
                     self.admit(ctx, Operation::Create, name, Some(&value))
@@ -107,16 +108,18 @@ impl<S: Strategy> Store<S> {
         }
     }
 
-    /// One pass of kube's update closure over the current state (`None`: absent).
+    /// One pass of kube's update closure over the current state (`None`: absent, created only
+    /// when `allow_create`: the strategy allows it, or an apply patch forces it).
     fn next_object(
         &self,
         ctx: &RequestContext,
         name: &str,
         current: Option<&KeyValue>,
         update: &mut ObjectUpdate,
+        allow_create: bool,
     ) -> Result<Next<S::Object>, ApiError> {
         let Some(kv) = current else {
-            if !self.strategy.allow_create_on_update() {
+            if !allow_create {
                 return Err(self.not_found(name));
             }
             return self

@@ -6,6 +6,7 @@ mod discovery;
 mod protobuf;
 mod reads;
 mod routes;
+mod schema_writes;
 mod watch;
 mod writes;
 
@@ -326,7 +327,7 @@ impl Rest for Fixture {
         let mut objects = self.objects.lock().unwrap();
         let key = Self::key(ctx, name);
         let current = objects.items.get(&key).cloned();
-        if current.is_none() && !self.behaviour.create_on_update {
+        if current.is_none() && !self.behaviour.create_on_update && !opts.force_allow_create {
             return Err(self.not_found(name));
         }
         let mut next = update(current.as_ref())?;
@@ -390,6 +391,17 @@ pub struct Server {
 }
 
 pub fn server() -> Server {
+    server_with(None)
+}
+
+/// [`server`] whose handlers know the core kinds' schemas (strategic merge patch, apply,
+/// managedFields, field validation).
+pub fn schema_server() -> Server {
+    let model = crate::api::schema::SchemaModelBuilder::with_core_kinds().build();
+    server_with(Some(Arc::new(model)))
+}
+
+fn server_with(schema: Option<Arc<crate::api::schema::SchemaModel>>) -> Server {
     let pod = descriptor("", "Pod", "pods", true);
     let objects: Arc<Mutex<Objects>> = Arc::default();
     let returns = Behaviour {
@@ -449,6 +461,9 @@ pub fn server() -> Server {
 
     let admission = Arc::new(CountingAdmission::default());
     let mut installer = Installer::new(admission.clone());
+    if let Some(schema) = schema {
+        installer = installer.with_schema(schema);
+    }
     installer.install_legacy_group(ApiGroupInfo {
         group: String::new(),
         versions: vec![ApiVersionInfo {

@@ -168,6 +168,11 @@ impl<T: PodObject> Strategy for PodStrategy<T> {
         validation::validate_pod_create(obj.meta(), &spec_or_default(obj))
     }
 
+    /// kube's `podStrategy.GetResetFields`: status changes only through `pods/status`.
+    fn reset_fields(&self) -> &'static [&'static [&'static str]] {
+        &[&["status"]]
+    }
+
     /// Keeps the old status; generation stays, and rises by one when the spec changed.
     fn prepare_for_update(&self, _ctx: &RequestContext, new: &mut T, old: &T) {
         new.pod_status_mut().clone_from(&old.pod_status().cloned());

@@ -38,6 +38,15 @@ impl<T: PodObject> Strategy for PodStatusStrategy<T> {
         super::apply_defaults(obj);
     }
 
+    /// kube's `podStatusStrategy.GetResetFields`: what `prepare_for_update` carries over.
+    fn reset_fields(&self) -> &'static [&'static [&'static str]] {
+        &[
+            &["spec"],
+            &["metadata", "deletionTimestamp"],
+            &["metadata", "ownerReferences"],
+        ]
+    }
+
     fn validate(&self, _ctx: &RequestContext, _obj: &T) -> FieldErrors {
         // `/status` never creates.
         FieldErrors::new()
