@@ -18,7 +18,8 @@ use tokio::time::{Instant, Sleep, sleep_until};
 
 use crate::registry::{WatchEvent, WatchEvents};
 
-/// kube's `defaultBookmarkFrequency`.
+/// kube's `defaultBookmarkFrequency`: frequent enough that the resourceVersion a reconnecting
+/// client holds is still inside the (at least five-minute) history the store keeps.
 pub const DEFAULT_BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How close to the deadline the last bookmark goes out (kube: 2 s).

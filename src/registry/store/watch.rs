@@ -15,7 +15,6 @@
 //! the deletion as their resourceVersion.
 
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use futures::{StreamExt, stream};
