@@ -11,6 +11,8 @@ mod support;
 mod crud;
 #[path = "storage_contract/list.rs"]
 mod list;
+#[path = "storage_contract/ttl.rs"]
+mod ttl;
 #[path = "storage_contract/watch.rs"]
 mod watch;
 
@@ -24,6 +26,7 @@ use futures::StreamExt;
 
 use crud::*;
 use list::*;
+use ttl::*;
 use watch::*;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -103,6 +106,9 @@ contract_tests!(
     future_revision_is_refused,
     guaranteed_update_loses_no_concurrent_update,
     health_answers,
+    ttl_deletes_a_key_a_ttl_after_its_last_write,
+    a_write_without_ttl_makes_a_key_permanent,
+    expired_keys_can_be_created_again,
 );
 
 fn req(
@@ -186,6 +192,86 @@ async fn embedded_survives_reopen() {
     let c = s.create("/t/r/c", b"1".to_vec()).await.unwrap();
     assert_eq!(c.mod_revision, last + 1);
     assert_eq!(next_event(&mut watch).await.revision(), c.mod_revision);
+}
+
+/// Embedded only: keys whose TTL ran out while the store was closed go soon after it reopens,
+/// through a deletion watchers see; the ones still alive keep their deadline.
+#[tokio::test]
+async fn embedded_expires_keys_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let open = || backend::open(Backend::Embedded { path: path.clone() });
+
+    let s = open().await.unwrap();
+    let short = s
+        .create_with_ttl("/t/ev/short", b"1".to_vec(), Some(Duration::from_secs(1)))
+        .await
+        .unwrap();
+    let long = s
+        .create_with_ttl("/t/ev/long", b"1".to_vec(), Some(Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let s = open().await.unwrap();
+    let mut watch = s.watch("/t/ev/", long.mod_revision).await.unwrap();
+    match next_event(&mut watch).await {
+        WatchEvent::Delete {
+            key,
+            prev,
+            revision,
+        } => {
+            assert_eq!(key, short.key);
+            assert_eq!(prev, short);
+            assert_eq!(revision, long.mod_revision + 1);
+        }
+        other => panic!("expected the expired key's deletion, got {other:?}"),
+    }
+    assert_eq!(s.get("/t/ev/long").await.unwrap(), Some(long));
+    assert_quiet(&mut watch).await;
+}
+
+/// etcd only: a shared lease that etcd no longer has (revoked by someone else) is replaced, so
+/// writes with a TTL keep working.
+#[cfg(feature = "etcd")]
+#[tokio::test]
+async fn etcd_replaces_a_lease_it_lost() {
+    let fixture = etcd().await;
+    let s = fixture.storage.clone();
+    let ttl = Some(Duration::from_secs(600));
+    s.create_with_ttl("/t/ev/a", b"1".to_vec(), ttl)
+        .await
+        .unwrap();
+    let endpoint = fixture
+        ._guard
+        .downcast_ref::<support::etcd::Etcd>()
+        .unwrap()
+        .endpoint
+        .clone();
+    let mut client = etcd_client::Client::connect([endpoint], None)
+        .await
+        .unwrap();
+    let leases = client.leases().await.unwrap();
+    assert_eq!(
+        leases.leases().len(),
+        1,
+        "writes in one bucket share a lease"
+    );
+    for lease in leases.leases() {
+        client.lease_revoke(lease.id()).await.unwrap();
+    }
+    assert_eq!(
+        s.get("/t/ev/a").await.unwrap(),
+        None,
+        "revoking took the key"
+    );
+    let b = s
+        .create_with_ttl("/t/ev/b", b"1".to_vec(), ttl)
+        .await
+        .unwrap();
+    assert_eq!(s.get("/t/ev/b").await.unwrap(), Some(b));
+    assert_eq!(client.leases().await.unwrap().leases().len(), 1);
 }
 
 /// etcd only: a cluster that cannot be reached answers `Unavailable`, not a hang or a panic.

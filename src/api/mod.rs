@@ -1,5 +1,6 @@
 //! IO-free API machinery: errors, field errors, resource descriptors, request options, selectors,
-//! hand-written wire types (Table), the schema model and OpenAPI documents, and validation helpers.
+//! hand-written wire types (Table), the schema model and OpenAPI documents, validation helpers,
+//! and the Scheme (served versions and their conversions).
 //!
 //! Nothing here touches the network, the disk or tokio; everything is unit-tested in place.
 
@@ -12,6 +13,7 @@ pub mod patch;
 pub mod protobuf;
 pub mod quantity;
 pub mod schema;
+pub mod scheme;
 pub mod selectors;
 pub mod table;
 pub mod types;

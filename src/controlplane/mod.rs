@@ -1,5 +1,6 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
-//! backend, the core/v1 and capstan.dev/v1 groups, admission, and the post-start hooks that
+//! backend, the core/v1 (namespaces, pods, configmaps, secrets, events with `--event-ttl`) and
+//! capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks that
 //! bootstrap namespaces and compact history.
 //!
 //! This is the one place that names concrete kinds; the server, endpoints, store and storage
@@ -66,10 +67,12 @@ pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStor
 /// and the Binding its `pods/binding` takes. Handlers (strategic merge patch, apply,
 /// managedFields, field validation) and the OpenAPI documents read this one model.
 pub fn schema_model() -> SchemaModel {
-    SchemaModelBuilder::with_core_kinds()
-        .add_kind::<CapstanPod>(capstan::GROUP, "v1", "Pod")
-        .add_kind::<Binding>(capstan::GROUP, "v1", "Binding")
-        .build()
+    crate::api::scheme::capstan::schema::add_v1beta1_schemas(
+        SchemaModelBuilder::with_core_kinds()
+            .add_kind::<CapstanPod>(capstan::GROUP, "v1", "Pod")
+            .add_kind::<Binding>(capstan::GROUP, "v1", "Binding"),
+    )
+    .build()
 }
 
 /// The standalone server over `storage`: both API groups, NamespaceLifecycle admission, the
@@ -93,6 +96,10 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         "secrets".into(),
         core::secret::secret_storage(storage.clone(), &prefix),
     );
+    core_resources.insert(
+        "events".into(),
+        core::event::event_storage(storage.clone(), &prefix, config.storage().event_ttl),
+    );
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
 
     let schema = Arc::new(schema_model());
@@ -104,12 +111,21 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
             resources: core_resources,
         }],
     });
+    let capstan_versions: Vec<ApiVersionInfo> = capstan::versions(storage.clone(), &prefix)
+        .into_iter()
+        .map(|(version, resources)| ApiVersionInfo { version, resources })
+        .collect();
+    let mut index_paths: Vec<String> = ["/api", "/api/v1", "/apis", "/apis/capstan.dev"]
+        .map(String::from)
+        .into();
+    index_paths.extend(
+        capstan_versions
+            .iter()
+            .map(|v| format!("/apis/{}/{}", capstan::GROUP, v.version)),
+    );
     installer.install_group(ApiGroupInfo {
-        group: "capstan.dev".into(),
-        versions: vec![ApiVersionInfo {
-            version: "v1".into(),
-            resources: capstan::pod_storage(storage.clone(), &prefix),
-        }],
+        group: capstan::GROUP.into(),
+        versions: capstan_versions,
     });
 
     let docs = match OpenApiDocs::build(&schema, &installer.served_resources()) {
@@ -122,18 +138,8 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
 
     let compaction_interval = config.storage().compaction_interval;
     let mut server = GenericApiServer::new(config, api);
-    server.add_index_paths(
-        [
-            "/api",
-            "/api/v1",
-            "/apis",
-            "/apis/capstan.dev",
-            "/apis/capstan.dev/v1",
-            "/openapi/v2",
-            "/openapi/v3",
-        ]
-        .map(String::from),
-    );
+    index_paths.extend(["/openapi/v2", "/openapi/v3"].map(String::from));
+    server.add_index_paths(index_paths);
     let health_storage = storage.clone();
     server.add_health_check("etcd", move || {
         let storage = health_storage.clone();

@@ -11,6 +11,7 @@
 
 pub mod capstan;
 pub mod codec;
+pub mod converting;
 pub mod core;
 pub mod store;
 pub mod strategy;
@@ -119,6 +120,13 @@ pub trait Rest: Send + Sync {
 
     /// The verbs implemented below, as discovery lists them.
     fn verbs(&self) -> BTreeSet<Verb>;
+
+    /// The resource in the version its objects are stored in, which discovery hashes into
+    /// `storageVersionHash` (the same for every served version, as in kube). A version served by
+    /// conversion answers with the storage version's descriptor.
+    fn storage_descriptor(&self) -> &ResourceDescriptor {
+        self.descriptor()
+    }
 
     /// The columns of this resource's Table, with [`Rest::table_row`] giving the cells.
     fn table_columns(&self) -> Vec<TableColumnDefinition> {

@@ -7,6 +7,7 @@
 //! body, so a simple kind (configmaps) implements only `validate`.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -98,6 +99,14 @@ pub trait Strategy: Send + Sync + 'static {
     /// The grace period for deleting `obj` given the one requested (`gracePeriodSeconds`), or
     /// `None` to delete at once. kube's `CheckGracefulDeleteStrategy`.
     fn check_graceful_delete(&self, _obj: &Self::Object, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
+
+    /// How long `obj` lives after this write (`update`: an update rather than a create), or
+    /// `None` for ever: kube's `TTLFunc`, which events use for `--event-ttl`. Every create and
+    /// update passes it to storage afresh; writes the store makes on its own (graceful deletion
+    /// marks, subresource read-modify-writes) pass none, as kube's do.
+    fn ttl(&self, _obj: &Self::Object, _update: bool) -> Option<Duration> {
         None
     }
 

@@ -39,6 +39,8 @@ pub mod defaults {
     pub const ETCD_PREFIX: &str = "/capstan";
     /// kube-apiserver's `--etcd-compaction-interval`.
     pub const COMPACTION_INTERVAL: Duration = Duration::from_secs(5 * 60);
+    /// kube-apiserver's `--event-ttl`.
+    pub const EVENT_TTL: Duration = Duration::from_secs(60 * 60);
     /// kube-apiserver's `--max-requests-inflight`.
     pub const MAX_REQUESTS_INFLIGHT: usize = 400;
     /// kube-apiserver's `--max-mutating-requests-inflight`.
@@ -101,6 +103,8 @@ pub struct StorageConfig {
     pub etcd_prefix: String,
     /// How often old revisions are compacted; zero disables compaction.
     pub compaction_interval: Duration,
+    /// How long an event lives after its last write; zero keeps events for ever.
+    pub event_ttl: Duration,
 }
 
 /// How much work the server takes on at once, and for how long.
@@ -132,6 +136,7 @@ impl Default for Config {
                 etcd_servers: Vec::new(),
                 etcd_prefix: defaults::ETCD_PREFIX.to_string(),
                 compaction_interval: defaults::COMPACTION_INTERVAL,
+                event_ttl: defaults::EVENT_TTL,
             },
             limits: LimitsConfig::default(),
         }

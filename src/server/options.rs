@@ -58,6 +58,10 @@ pub struct Options {
     #[arg(long, default_value_t = GoDuration(defaults::COMPACTION_INTERVAL))]
     pub etcd_compaction_interval: GoDuration,
 
+    /// How long events are kept after their last write (0 keeps them for ever).
+    #[arg(long, default_value_t = GoDuration(defaults::EVENT_TTL))]
+    pub event_ttl: GoDuration,
+
     /// Read-only requests served at once before new ones get 429; 0 means unlimited.
     #[arg(long, default_value_t = defaults::MAX_REQUESTS_INFLIGHT)]
     pub max_requests_inflight: usize,
@@ -100,6 +104,7 @@ impl Options {
                 etcd_servers: self.etcd_servers,
                 etcd_prefix: self.etcd_prefix,
                 compaction_interval: self.etcd_compaction_interval.0,
+                event_ttl: self.event_ttl.0,
             },
             limits: LimitsConfig {
                 max_requests_inflight: self.max_requests_inflight,
@@ -124,6 +129,7 @@ mod tests {
         assert_eq!(config.serving.bind_address.to_string(), "127.0.0.1");
         assert_eq!(config.storage.etcd_prefix, "/capstan");
         assert_eq!(config.storage.compaction_interval, Duration::from_secs(300));
+        assert_eq!(config.storage.event_ttl, Duration::from_secs(3600));
         assert_eq!(config.limits.max_requests_inflight, 400);
         assert_eq!(config.limits.max_mutating_requests_inflight, 200);
         assert_eq!(config.limits.request_timeout, Duration::from_secs(60));
@@ -139,6 +145,7 @@ mod tests {
             "capstan",
             "--etcd-servers=http://127.0.0.1:2379,http://127.0.0.1:22379",
             "--etcd-compaction-interval=1h30m",
+            "--event-ttl=90s",
             "--shutdown-delay-duration=2.5s",
             "--bind-address=0.0.0.0",
         ])
@@ -153,6 +160,7 @@ mod tests {
             Duration::from_secs(5400)
         );
         assert_eq!(config.serving.shutdown_delay, Duration::from_millis(2500));
+        assert_eq!(config.storage.event_ttl, Duration::from_secs(90));
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //!
 //! Keys are built only by [`keys`]; every prefix used to list or watch ends in `/`, so `ns1` never
 //! matches `ns10`.
+//!
+//! Writes may give a key a time to live ([`Storage::create_with_ttl`], [`Storage::update_with_ttl`]),
+//! as kube-apiserver does for events with etcd leases; the key then goes through an ordinary
+//! deletion that readers and watchers see.
 
 pub mod backend;
 pub mod compactor;
@@ -23,6 +27,7 @@ mod range;
 mod update;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -169,6 +174,43 @@ pub trait Storage: Send + Sync + 'static {
     /// Replaces `key` only if its `mod_revision` is `expected`; [`StorageError::Conflict`]
     /// otherwise (also when the key no longer exists).
     async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<KeyValue>;
+
+    /// [`Storage::create`] with a time to live: with `Some(ttl)` the key is deleted (a revision of
+    /// its own and a watch `Delete`, like any delete) no sooner than `ttl` after this write and
+    /// only slightly later, unless it is written again first; `None` is a plain create. This is
+    /// how kube keeps events: an etcd lease of `--event-ttl` attached on every write. The default
+    /// refuses a TTL, for backends that cannot expire keys.
+    async fn create_with_ttl(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<KeyValue> {
+        match ttl {
+            None => self.create(key, value).await,
+            Some(_) => Err(StorageError::InvalidArgument(
+                "this storage backend cannot expire keys".into(),
+            )),
+        }
+    }
+
+    /// [`Storage::update`] with a time to live, as [`Storage::create_with_ttl`]. Each write
+    /// decides the key's expiry afresh: a write with `None` (and a plain `update`) makes the key
+    /// permanent again, as an etcd put without a lease detaches the key from its old lease.
+    async fn update_with_ttl(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<KeyValue> {
+        match ttl {
+            None => self.update(key, value, expected).await,
+            Some(_) => Err(StorageError::InvalidArgument(
+                "this storage backend cannot expire keys".into(),
+            )),
+        }
+    }
 
     /// Deletes `key`, only if its `mod_revision` is `expected` when one is given
     /// ([`StorageError::Conflict`] otherwise); [`StorageError::NotFound`] if absent.

@@ -81,7 +81,7 @@ async fn failed_preconditions_are_409_with_kube_reasons() {
         409,
         "Conflict",
         Some(&format!(
-            "Operation cannot be fulfilled on configmaps \"a\": the UID in the precondition (other) does not match the UID in record ({uid}). The object might have been deleted and then recreated"
+            "Operation cannot be fulfilled on ConfigMap \"a\": the UID in the precondition (other) does not match the UID in record ({uid}). The object might have been deleted and then recreated"
         )),
     );
     let wrong_rv = DeleteOpts {

@@ -11,6 +11,7 @@ mod support;
 mod core_kinds;
 mod create;
 mod delete;
+mod events;
 mod list;
 mod update;
 mod watch;

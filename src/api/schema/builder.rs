@@ -34,6 +34,8 @@ use super::{Definition, FieldExtensions, SchemaModel, Shape};
 pub struct SchemaModelBuilder {
     generator: SchemaGenerator,
     kinds: Vec<PendingKind>,
+    /// Definitions that take kube's extensions from another definition's entry in the table.
+    extension_sources: BTreeMap<String, String>,
 }
 
 /// A registered kind: its group-version-kind and the schema schemars returned for its root (a
@@ -64,6 +66,7 @@ impl SchemaModelBuilder {
         Self {
             generator,
             kinds: Vec::new(),
+            extension_sources: BTreeMap::new(),
         }
     }
 
@@ -110,6 +113,17 @@ impl SchemaModelBuilder {
             kind: kind.to_string(),
             root,
         });
+        self
+    }
+
+    /// Gives definition `name` the list, map and patch extensions kube publishes for `source`.
+    /// For schemas derived from a kube type — another version's copy of `PodSpec` with a field
+    /// renamed — so that strategic merge patch, apply and the documents treat its lists as they
+    /// treat the original's. Properties the derived schema lacks are simply not annotated.
+    #[must_use]
+    pub fn extensions_like(mut self, name: &str, source: &str) -> Self {
+        self.extension_sources
+            .insert(name.to_string(), source.to_string());
         self
     }
 
@@ -180,11 +194,16 @@ impl SchemaModelBuilder {
             }
             kinds.insert(gvk, name);
         }
+        let sources = self.extension_sources;
         for (name, schema) in &mut definitions {
-            add_extensions(name, schema);
+            add_extensions(extension_source(&sources, name), schema);
         }
+        let structurer = Structurer {
+            sources,
+            out: BTreeMap::new(),
+        };
         SchemaModel {
-            definitions: Structurer::default().run(definitions),
+            definitions: structurer.run(definitions),
             kinds,
         }
     }
@@ -249,6 +268,12 @@ fn complete_root(schema: &mut Value, envelope: &Map<String, Value>) {
     }
 }
 
+/// The table entry whose extensions definition `name` carries: its own, or the one
+/// [`SchemaModelBuilder::extensions_like`] named.
+fn extension_source<'a>(sources: &'a BTreeMap<String, String>, name: &'a str) -> &'a str {
+    sources.get(name).map_or(name, String::as_str)
+}
+
 /// Writes kube's extensions for definition `name` into its schema, as kube's documents carry them.
 fn add_extensions(name: &str, schema: &mut Value) {
     let Some(ext) = extensions::for_definition(name) else {
@@ -275,8 +300,9 @@ fn add_extensions(name: &str, schema: &mut Value) {
 
 /// Walks normalised schemas into [`Definition`]s, naming every position (see the module docs of
 /// [`super`] for the synthetic names).
-#[derive(Default)]
 struct Structurer {
+    /// See [`SchemaModelBuilder::extensions_like`].
+    sources: BTreeMap<String, String>,
     out: BTreeMap<String, Definition>,
 }
 
@@ -332,7 +358,7 @@ impl Structurer {
         match classify(schema) {
             Class::Object(properties) => {
                 def.shape = Some(Shape::Object);
-                let ext = extensions::for_definition(ctx);
+                let ext = extensions::for_definition(extension_source(&self.sources, ctx));
                 for (prop, sub) in properties {
                     let ty = self.type_name(&format!("{ctx}/{prop}"), sub);
                     let field_ext = ext
@@ -353,7 +379,8 @@ impl Structurer {
             Class::Scalar(_) => def.shape = Some(Shape::Scalar),
             Class::Untyped => def.shape = Some(Shape::Untyped),
         }
-        def.map_type = extensions::for_definition(ctx).and_then(|e| e.map_type);
+        def.map_type = extensions::for_definition(extension_source(&self.sources, ctx))
+            .and_then(|e| e.map_type);
         def
     }
 

@@ -4,7 +4,7 @@
 //! deleted (or now terminating) object, or with a Success Status naming it for kinds that do not
 //! return objects; 202 only when `orphanDependents=false` left the object in place (kube's rule).
 //! `deletecollection` lists with the query's selectors and deletes each item, as kube's generic
-//! store does, answering with the list of what it deleted.
+//! store does, answering with the list it read.
 
 use axum::body::Body;
 use axum::response::Response;
@@ -17,7 +17,8 @@ use crate::api::ApiError;
 use crate::endpoints::negotiation::{Restrictions, negotiate_input};
 use crate::endpoints::query;
 use crate::endpoints::status::success_status;
-use crate::registry::{DeleteResult, ListResult};
+use crate::registry::DeleteResult;
+use crate::registry::store::validate_delete_options;
 
 /// Query options merged with the body, if one was sent.
 fn options(scope: &Scope, body: &Bytes) -> Result<DeleteOptions, ApiError> {
@@ -61,32 +62,27 @@ pub async fn delete(scope: &Scope, body: Body) -> Result<Response, ApiError> {
     }
 }
 
-/// Deletes every object the query selects in the namespace (or cluster).
+/// Deletes every object the query selects in the namespace (or cluster), as kube's generic
+/// store does: options are validated first (so bad ones fail even on an empty collection), then
+/// the list is read and each item deleted with the same options (preconditions, grace period,
+/// dry run); items someone else deleted meanwhile are fine. The answer is the list as it was read.
 pub async fn delete_collection(scope: &Scope, body: Body) -> Result<Response, ApiError> {
     let writer = scope.writer(Restrictions::RESOURCE)?;
     let list_opts = query::list_options(&scope.query, false)?;
     let bytes = read_body(body).await?;
     let opts = options(scope, &bytes)?;
+    validate_delete_options(&opts)?;
     let rest = scope.rest.as_ref();
     let listed = rest.list(&scope.ctx, &list_opts).await?;
-    let mut deleted = Vec::with_capacity(listed.items.len());
     for item in &listed.items {
         let Some(name) = item["metadata"]["name"].as_str() else {
             continue;
         };
         match rest.delete(&scope.ctx, name, &opts).await {
-            Ok(DeleteResult::Deleted { object, .. } | DeleteResult::Pending(object)) => {
-                deleted.push(object)
-            }
             // Someone else deleted it first: that is what was asked for.
-            Err(ApiError::NotFound { .. }) => {}
+            Ok(_) | Err(ApiError::NotFound { .. }) => {}
             Err(err) => return Err(err),
         }
     }
-    let page = ListResult {
-        items: deleted,
-        resource_version: listed.resource_version,
-        ..Default::default()
-    };
-    writer.list(rest, StatusCode::OK, page)
+    writer.list(rest, StatusCode::OK, listed)
 }

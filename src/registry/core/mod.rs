@@ -1,14 +1,16 @@
-//! The legacy core/v1 group: namespaces, pods, configmaps, secrets.
+//! The legacy core/v1 group: namespaces, pods, configmaps, secrets, events.
 //!
 //! Each kind is a [`Strategy`](crate::registry::Strategy) plus a `*_storage` function that builds
 //! its [`Store`](crate::registry::store::Store) as an `Arc<dyn Rest>` for the group's storage map.
 
 pub mod configmap;
+pub mod event;
 pub mod namespace;
 pub mod pod;
 pub mod secret;
 
 pub use configmap::configmap_storage;
+pub use event::event_storage;
 pub use namespace::namespace_storage;
 pub use pod::pod_storage;
 pub use secret::secret_storage;

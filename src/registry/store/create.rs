@@ -113,9 +113,10 @@ impl<S: Strategy> Store<S> {
                 Err(err) => Err(self.storage_error(err, &name)),
             };
         }
+        let ttl = self.strategy.ttl(&obj, false);
         let kv = self
             .storage
-            .create(&key, codec::encode(&obj)?)
+            .create_with_ttl(&key, codec::encode(&obj)?, ttl)
             .await
             .map_err(|e| self.storage_error(e, &name))?;
         obj.meta_mut().resource_version = Some(kv.mod_revision.to_string());

@@ -10,7 +10,7 @@ use kube::Resource as _;
 
 use super::{Store, now, to_value};
 use crate::api::options::DeleteOpts;
-use crate::api::{ApiError, FieldError, FieldErrors, GroupKind};
+use crate::api::{ApiError, FieldError, FieldErrors, GroupKind, GroupResource};
 use crate::auth::Operation;
 use crate::registry::{DeleteResult, RequestContext, Strategy, codec};
 use crate::storage::{KeyValue, StorageError};
@@ -26,8 +26,10 @@ enum Plan {
     Graceful(i64),
 }
 
-/// kube's `ValidateDeleteOptions` (422 `DeleteOptions.meta.k8s.io`).
-fn validate_delete_options(opts: &DeleteOptions) -> Result<(), ApiError> {
+/// kube's `ValidateDeleteOptions` (422 `DeleteOptions.meta.k8s.io`): a known propagation policy
+/// not combined with `orphanDependents`, and `dryRun` only `All`. Delete runs it first, and so
+/// does deletecollection before it lists, so that bad options fail even on an empty collection.
+pub fn validate_delete_options(opts: &DeleteOptions) -> Result<(), ApiError> {
     let mut errs = FieldErrors::new();
     if let Some(policy) = &opts.propagation_policy {
         if opts.orphan_dependents.is_some() {
@@ -178,7 +180,8 @@ impl<S: Strategy> Store<S> {
         Ok(written.mod_revision)
     }
 
-    /// `Preconditions{uid, resourceVersion}` that do not hold are 409s with kube's reasons.
+    /// `Preconditions{uid, resourceVersion}` that do not hold are 409s with kube's reasons. Like
+    /// kube's `BeforeDelete`, the Conflict names the kind (`Pod`), not the resource.
     fn check_delete_preconditions(
         &self,
         opts: &DeleteOptions,
@@ -190,7 +193,10 @@ impl<S: Strategy> Store<S> {
         };
         let meta = obj.meta();
         let conflict = |reason: String| ApiError::Conflict {
-            resource: self.group_resource(),
+            resource: GroupResource::new(
+                self.descriptor.group.clone(),
+                self.descriptor.kind.clone(),
+            ),
             name: name.to_string(),
             reason,
         };

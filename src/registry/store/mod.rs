@@ -15,6 +15,8 @@ mod list;
 mod update;
 mod watch;
 
+pub use delete::validate_delete_options;
+
 use kube::Resource as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -52,7 +52,9 @@ impl<S: Strategy> Store<S> {
                     if opts.dry_run {
                         return Ok((value, true));
                     }
-                    match self.storage.create(&key, codec::encode(&obj)?).await {
+                    let ttl = self.strategy.ttl(&obj, false);
+                    let bytes = codec::encode(&obj)?;
+                    match self.storage.create_with_ttl(&key, bytes, ttl).await {
                         Ok(kv) => {
                             obj.meta_mut().resource_version = Some(kv.mod_revision.to_string());
                             return Ok((to_value(&obj)?, true));
@@ -84,7 +86,10 @@ impl<S: Strategy> Store<S> {
                             // A no-op write keeps the resourceVersion.
                             return Ok((value, false));
                         }
-                        self.storage.update(&key, bytes, revision).await
+                        let ttl = self.strategy.ttl(&obj, true);
+                        self.storage
+                            .update_with_ttl(&key, bytes, revision, ttl)
+                            .await
                     };
                     match written {
                         Ok(kv) => {

@@ -12,6 +12,8 @@
 //! | `history` | (key, revision)     | `0`, `create_revision` i64 LE, value — or `1` (deleted) |
 //! | `events`  | revision            | key changed at that revision                            |
 //! | `meta`    | `revision`/`compacted` | the current and the compacted revision              |
+//! | `expiry`  | (deadline, key)     | nothing: keys written with a TTL, by deadline           |
+//! | `expires_at` | key              | the key's deadline (ms since the Unix epoch)            |
 //!
 //! * Every write is one redb write transaction that checks `latest`, then writes `latest`,
 //!   `history`, `events` and `meta.revision` together and commits with redb's default immediate
@@ -26,9 +28,12 @@
 //! * `compact(C)` deletes `history` entries older than each key's newest version at or before `C`
 //!   (and that version too when it is a deletion), and `events` before `C`; it records `C` as the
 //!   compacted revision, below which lists and watches answer `Compacted`.
+//! * Writes with a TTL record a deadline; a background sweeper deletes due keys through the
+//!   ordinary delete (see [`expiry`](self)).
 //!
 //! Every redb call runs in `tokio::task::spawn_blocking`.
 
+mod expiry;
 mod read;
 mod schema;
 mod watch;
@@ -37,11 +42,13 @@ mod write;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use tokio::sync::broadcast;
 
+use self::expiry::ExpiryClock;
 use self::schema::db_err;
 use crate::storage::{
     Deleted, KeyValue, ListRequest, ListResponse, Result, Revision, Storage, StorageError,
@@ -66,6 +73,14 @@ pub(crate) struct Inner {
     events: broadcast::Sender<Arc<WatchEvent>>,
     /// The last committed revision, for `current_revision` without a read transaction.
     revision: AtomicI64,
+    /// Wakes the sweeper that deletes expired keys.
+    expiry: Arc<ExpiryClock>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.expiry.close();
+    }
 }
 
 impl Inner {
@@ -120,26 +135,28 @@ impl EmbeddedStorage {
 
     async fn open_with_capacity(path: &Path, capacity: usize) -> Result<Self> {
         let path = path.to_owned();
-        let (db, revision) = blocking(move || {
+        let (db, revision, first_deadline) = blocking(move || {
             let db = Database::create(&path)
                 .map_err(|e| StorageError::Internal(format!("opening {}: {e}", path.display())))?;
             let txn = db.begin_write().map_err(db_err)?;
             write::init(&txn)?;
             let (revision, _) = write::revisions(&txn)?;
             txn.commit().map_err(db_err)?;
-            Ok((db, revision))
+            let first_deadline = expiry::first_deadline(&db.begin_read().map_err(db_err)?)?;
+            Ok((db, revision, first_deadline))
         })
         .await?;
         let (events, _) = broadcast::channel(capacity);
-        let inner = Inner {
+        let clock = Arc::new(ExpiryClock::new(first_deadline));
+        let inner = Arc::new(Inner {
             db,
             write_lock: Mutex::new(()),
             events,
             revision: AtomicI64::new(revision),
-        };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+            expiry: clock.clone(),
+        });
+        expiry::spawn_sweeper(Arc::downgrade(&inner), clock);
+        Ok(Self { inner })
     }
 
     async fn read<T: Send + 'static>(
@@ -171,17 +188,50 @@ impl Storage for EmbeddedStorage {
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue> {
-        let key = key.to_owned();
-        self.write(move |txn| write::create(txn, &key, value).map(|(kv, ev)| (kv, Some(ev))))
-            .await
+        self.create_with_ttl(key, value, None).await
     }
 
     async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<KeyValue> {
+        self.update_with_ttl(key, value, expected, None).await
+    }
+
+    async fn create_with_ttl(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<KeyValue> {
         let key = key.to_owned();
-        self.write(move |txn| {
-            write::update(txn, &key, value, expected).map(|(kv, ev)| (kv, Some(ev)))
-        })
-        .await
+        let deadline = ttl.map(expiry::deadline);
+        let kv = self
+            .write(move |txn| {
+                write::create(txn, &key, value, deadline).map(|(kv, ev)| (kv, Some(ev)))
+            })
+            .await?;
+        if let Some(deadline) = deadline {
+            self.inner.expiry.note(deadline);
+        }
+        Ok(kv)
+    }
+
+    async fn update_with_ttl(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<KeyValue> {
+        let key = key.to_owned();
+        let deadline = ttl.map(expiry::deadline);
+        let kv = self
+            .write(move |txn| {
+                write::update(txn, &key, value, expected, deadline).map(|(kv, ev)| (kv, Some(ev)))
+            })
+            .await?;
+        if let Some(deadline) = deadline {
+            self.inner.expiry.note(deadline);
+        }
+        Ok(kv)
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<Deleted> {

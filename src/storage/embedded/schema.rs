@@ -18,6 +18,15 @@ pub(super) const HISTORY: TableDefinition<(&str, i64), &[u8]> = TableDefinition:
 /// revision → key: which key each revision changed, so a prefix watch replays in revision order.
 pub(super) const EVENTS: TableDefinition<i64, &str> = TableDefinition::new("events");
 
+/// (deadline, key) → nothing: every key written with a time to live, in deadline order, so the
+/// sweeper finds what is due with one range read. Deadlines are milliseconds since the Unix epoch
+/// (wall clock, so they mean the same after a restart).
+pub(super) const EXPIRY: TableDefinition<(i64, &str), ()> = TableDefinition::new("expiry");
+
+/// key → deadline: the `EXPIRY` entry of each expiring key, so that a later write can move or
+/// drop it.
+pub(super) const EXPIRES_AT: TableDefinition<&str, i64> = TableDefinition::new("expires_at");
+
 /// name → revision: [`META_REVISION`] and [`META_COMPACTED`].
 pub(super) const META: TableDefinition<&str, i64> = TableDefinition::new("meta");
 

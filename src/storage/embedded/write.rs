@@ -1,11 +1,12 @@
-//! Writes inside one redb write transaction. Each changes `LATEST`, `HISTORY`, `EVENTS` and the
-//! revision counter together, so a crash leaves either all of a write or none of it.
+//! Writes inside one redb write transaction. Each changes `LATEST`, `HISTORY`, `EVENTS`, the
+//! revision counter and the key's expiry (`EXPIRY`, `EXPIRES_AT`) together, so a crash leaves
+//! either all of a write or none of it.
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
 use super::schema::{
-    EVENTS, HISTORY, INITIAL_REVISION, LATEST, META, META_COMPACTED, META_REVISION, TOMBSTONE,
-    db_err, decode_latest, encode_latest, encode_put, is_tombstone,
+    EVENTS, EXPIRES_AT, EXPIRY, HISTORY, INITIAL_REVISION, LATEST, META, META_COMPACTED,
+    META_REVISION, TOMBSTONE, db_err, decode_latest, encode_latest, encode_put, is_tombstone,
 };
 use crate::storage::{Deleted, KeyValue, Result, Revision, StorageError, WatchEvent};
 
@@ -14,6 +15,8 @@ pub(super) fn init(txn: &WriteTransaction) -> Result<()> {
     txn.open_table(LATEST).map_err(db_err)?;
     txn.open_table(HISTORY).map_err(db_err)?;
     txn.open_table(EVENTS).map_err(db_err)?;
+    txn.open_table(EXPIRY).map_err(db_err)?;
+    txn.open_table(EXPIRES_AT).map_err(db_err)?;
     let mut meta = txn.open_table(META).map_err(db_err)?;
     if meta.get(META_REVISION).map_err(db_err)?.is_none() {
         meta.insert(META_REVISION, INITIAL_REVISION)
@@ -43,6 +46,8 @@ struct Tables<'t> {
     history: Table<'t, (&'static str, i64), &'static [u8]>,
     events: Table<'t, i64, &'static str>,
     meta: Table<'t, &'static str, i64>,
+    expiry: Table<'t, (i64, &'static str), ()>,
+    expires_at: Table<'t, &'static str, i64>,
 }
 
 impl<'t> Tables<'t> {
@@ -52,6 +57,8 @@ impl<'t> Tables<'t> {
             history: txn.open_table(HISTORY).map_err(db_err)?,
             events: txn.open_table(EVENTS).map_err(db_err)?,
             meta: txn.open_table(META).map_err(db_err)?,
+            expiry: txn.open_table(EXPIRY).map_err(db_err)?,
+            expires_at: txn.open_table(EXPIRES_AT).map_err(db_err)?,
         })
     }
 
@@ -76,13 +83,34 @@ impl<'t> Tables<'t> {
         Ok(())
     }
 
-    /// Puts `value` at `key`, keeping `create_revision` from `prev` when it exists.
+    /// Makes `key` expire at `deadline` (ms since the epoch), or never; replaces any earlier
+    /// deadline.
+    fn set_expiry(&mut self, key: &str, deadline: Option<i64>) -> Result<()> {
+        let old = self
+            .expires_at
+            .remove(key)
+            .map_err(db_err)?
+            .map(|v| v.value());
+        if let Some(old) = old {
+            self.expiry.remove((old, key)).map_err(db_err)?;
+        }
+        if let Some(deadline) = deadline {
+            self.expiry.insert((deadline, key), ()).map_err(db_err)?;
+            self.expires_at.insert(key, deadline).map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Puts `value` at `key`, keeping `create_revision` from `prev` when it exists; the key
+    /// expires at `deadline` (ms since the epoch), or never.
     fn put(
         &mut self,
         key: &str,
         value: Vec<u8>,
         prev: Option<KeyValue>,
+        deadline: Option<i64>,
     ) -> Result<(KeyValue, WatchEvent)> {
+        self.set_expiry(key, deadline)?;
         let rev = self.next_revision()?;
         let create = prev.as_ref().map_or(rev, |p| p.create_revision);
         self.record(key, rev, &encode_put(create, &value))?;
@@ -98,29 +126,31 @@ impl<'t> Tables<'t> {
     }
 }
 
-/// Creates `key`; [`StorageError::KeyExists`] if present.
+/// Creates `key`, expiring at `deadline` if given; [`StorageError::KeyExists`] if present.
 pub(super) fn create(
     txn: &WriteTransaction,
     key: &str,
     value: Vec<u8>,
+    deadline: Option<i64>,
 ) -> Result<(KeyValue, WatchEvent)> {
     let mut tables = Tables::open(txn)?;
     if tables.current(key)?.is_some() {
         return Err(StorageError::KeyExists(key.to_owned()));
     }
-    tables.put(key, value, None)
+    tables.put(key, value, None, deadline)
 }
 
-/// Replaces `key` if its `mod_revision` is `expected`.
+/// Replaces `key` if its `mod_revision` is `expected`; it then expires at `deadline`, or never.
 pub(super) fn update(
     txn: &WriteTransaction,
     key: &str,
     value: Vec<u8>,
     expected: Revision,
+    deadline: Option<i64>,
 ) -> Result<(KeyValue, WatchEvent)> {
     let mut tables = Tables::open(txn)?;
     match tables.current(key)? {
-        Some(kv) if kv.mod_revision == expected => tables.put(key, value, Some(kv)),
+        Some(kv) if kv.mod_revision == expected => tables.put(key, value, Some(kv), deadline),
         other => Err(StorageError::Conflict {
             key: key.to_owned(),
             current: other,
@@ -145,6 +175,7 @@ pub(super) fn delete(
         }
         Some(kv) => kv,
     };
+    tables.set_expiry(key, None)?;
     let revision = tables.next_revision()?;
     tables.record(key, revision, TOMBSTONE)?;
     tables.latest.remove(key).map_err(db_err)?;

@@ -6,10 +6,14 @@
 //! the remaining items); watches ask for `prev_kv` and start at `after + 1`. etcd's "compacted"
 //! and "future revision" errors become [`StorageError::Compacted`] and
 //! [`StorageError::FutureRevision`]; connection failures become [`StorageError::Unavailable`].
+//! Writes with a time to live attach a lease shared with writes expiring about the same time
+//! ([`lease`](self)).
 
 mod errors;
+mod lease;
 mod watch;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +23,7 @@ use etcd_client::{
 };
 
 use self::errors::{Op, classify};
+use self::lease::LeaseCache;
 use crate::storage::range::{KeyRange, prefix_end};
 use crate::storage::{
     Deleted, KeyValue, ListRequest, ListResponse, Result, Revision, Storage, StorageError,
@@ -29,11 +34,14 @@ use crate::storage::{
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long establishing a connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// etcd's answer to a put on a lease that expired or was revoked (`ErrLeaseNotFound`).
+const LEASE_NOT_FOUND: &str = "requested lease not found";
 
 /// A [`Storage`] on an etcd cluster; cheap to clone (clones share the gRPC channel).
 #[derive(Clone)]
 pub struct EtcdStorage {
     client: Client,
+    leases: Arc<LeaseCache>,
 }
 
 impl EtcdStorage {
@@ -47,7 +55,10 @@ impl EtcdStorage {
         let client = Client::connect(endpoints, Some(options))
             .await
             .map_err(|e| classify(e, Op::Other))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            leases: Arc::default(),
+        })
     }
 
     /// Runs one unary call with the call timeout, classifying its error.
@@ -70,6 +81,27 @@ impl EtcdStorage {
             async move { c.txn(txn).await }
         })
         .await
+    }
+
+    /// Runs the write `build` makes from put options carrying the lease for `ttl` (none without
+    /// one). A lease etcd no longer knows is forgotten and the write retried once on a new one.
+    async fn with_lease(
+        &self,
+        ttl: Option<Duration>,
+        build: impl Fn(PutOptions) -> Txn,
+    ) -> Result<TxnResponse> {
+        let Some(ttl) = ttl else {
+            return self.txn(build(PutOptions::new())).await;
+        };
+        let lease = self.leases.lease_for(&self.client, ttl).await?;
+        match self.txn(build(PutOptions::new().with_lease(lease))).await {
+            Err(StorageError::Internal(msg)) if msg.contains(LEASE_NOT_FOUND) => {
+                self.leases.forget(lease);
+                let lease = self.leases.lease_for(&self.client, ttl).await?;
+                self.txn(build(PutOptions::new().with_lease(lease))).await
+            }
+            other => other,
+        }
     }
 }
 
@@ -166,10 +198,26 @@ impl Storage for EtcdStorage {
     }
 
     async fn create(&self, key: &str, value: Vec<u8>) -> Result<KeyValue> {
-        let txn = Txn::new()
-            .when([Compare::create_revision(key, CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(key, value.clone(), None)]);
-        let resp = self.txn(txn).await?;
+        self.create_with_ttl(key, value, None).await
+    }
+
+    async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<KeyValue> {
+        self.update_with_ttl(key, value, expected, None).await
+    }
+
+    async fn create_with_ttl(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<KeyValue> {
+        let resp = self
+            .with_lease(ttl, |options| {
+                Txn::new()
+                    .when([Compare::create_revision(key, CompareOp::Equal, 0)])
+                    .and_then([TxnOp::put(key, value.clone(), Some(options))])
+            })
+            .await?;
         if !resp.succeeded() {
             return Err(StorageError::KeyExists(key.to_owned()));
         }
@@ -182,19 +230,28 @@ impl Storage for EtcdStorage {
         })
     }
 
-    async fn update(&self, key: &str, value: Vec<u8>, expected: Revision) -> Result<KeyValue> {
-        let txn = Txn::new()
-            .when([
-                Compare::mod_revision(key, CompareOp::Equal, expected),
-                Compare::create_revision(key, CompareOp::Greater, 0),
-            ])
-            .and_then([TxnOp::put(
-                key,
-                value.clone(),
-                Some(PutOptions::new().with_prev_key()),
-            )])
-            .or_else([TxnOp::get(key, None)]);
-        let resp = self.txn(txn).await?;
+    async fn update_with_ttl(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        expected: Revision,
+        ttl: Option<Duration>,
+    ) -> Result<KeyValue> {
+        let resp = self
+            .with_lease(ttl, |options| {
+                Txn::new()
+                    .when([
+                        Compare::mod_revision(key, CompareOp::Equal, expected),
+                        Compare::create_revision(key, CompareOp::Greater, 0),
+                    ])
+                    .and_then([TxnOp::put(
+                        key,
+                        value.clone(),
+                        Some(options.with_prev_key()),
+                    )])
+                    .or_else([TxnOp::get(key, None)])
+            })
+            .await?;
         if !resp.succeeded() {
             let current = txn_get(&resp)?;
             return Err(StorageError::Conflict {

@@ -535,6 +535,24 @@ async fn deletecollection_deletes_what_the_list_selects() {
 }
 
 #[tokio::test]
+async fn deletecollection_checks_its_options_before_listing() {
+    let s = server();
+    let (code, body) = call(
+        &s.router,
+        request(
+            "DELETE",
+            "/api/v1/namespaces/d/pods?propagationPolicy=Sometimes",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_status(&body, 422, "Invalid");
+    assert_eq!(body["details"]["kind"], "DeleteOptions");
+    assert!(s.pods.last_delete.lock().unwrap().is_none());
+}
+
+#[tokio::test]
 async fn bodies_over_the_filters_limit_are_413() {
     let s = server();
     let bytes = serde_json::to_vec(&pod("d", "p")).unwrap();
