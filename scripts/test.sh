@@ -17,9 +17,11 @@ if ! command -v protoc >/dev/null 2>&1; then
 fi
 command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required on PATH for the integration tests" >&2; exit 1; }
 
-# Real components the tests start, built once per pinned version.
+# Real components the tests start, built once per pinned version (the informer: our client-go
+# program for tests/clients_informer.rs).
 CAPSTAN_ETCD=$(scripts/tools.sh etcd)
-export CAPSTAN_ETCD
+CAPSTAN_INFORMER=$(scripts/tools.sh informer)
+export CAPSTAN_ETCD CAPSTAN_INFORMER
 
 cargo fmt --all -- --check
 cargo build --features etcd --all-targets

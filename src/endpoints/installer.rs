@@ -18,15 +18,13 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use bytes::Bytes;
-use http::{HeaderMap, StatusCode, Uri, header};
+use http::{HeaderMap, Uri};
 
 use crate::api::ApiError;
 use crate::auth::{Admit, UserInfo};
 use crate::endpoints::Installer;
 use crate::endpoints::discovery::{self, Discovery};
 use crate::endpoints::handlers::{self, HandlerConfig, Scope};
-use crate::endpoints::negotiation::{Restrictions, negotiate_output};
 use crate::endpoints::query::QueryParams;
 use crate::endpoints::request_info::RequestInfo;
 use crate::endpoints::warnings::Warnings;
@@ -53,25 +51,27 @@ pub(crate) fn build_router(installer: Installer) -> Router {
 
     if !legacy.is_empty() {
         let docs = discovery.clone();
-        router =
-            router.route(
-                "/api",
-                get(move |uri: Uri, headers: HeaderMap| async move {
-                    api_versions(&docs, &uri, &headers)
-                }),
-            );
+        router = router.route(
+            "/api",
+            get(move |uri: Uri, headers: HeaderMap| async move {
+                discovery::serve::api(&docs, &uri, &headers)
+            }),
+        );
     }
-    let list = discovery.group_list.clone();
+    let docs = discovery.clone();
     router = router.route(
         "/apis",
-        get(move |headers: HeaderMap| async move { document(&headers, list) }),
+        get(move |headers: HeaderMap| async move { discovery::serve::apis(&docs, &headers) }),
     );
     for group in &groups {
         if let Some(doc) = discovery.groups.get(&group.group).cloned() {
-            router = router.route(
-                &format!("/apis/{}", group.group),
-                get(move |headers: HeaderMap| async move { document(&headers, doc) }),
-            );
+            router =
+                router.route(
+                    &format!("/apis/{}", group.group),
+                    get(move |headers: HeaderMap| async move {
+                        discovery::serve::document(&headers, &doc)
+                    }),
+                );
         }
     }
 
@@ -96,7 +96,9 @@ pub(crate) fn build_router(installer: Installer) -> Router {
             router = router
                 .route(
                     &base,
-                    get(move |headers: HeaderMap| async move { document(&headers, doc) }),
+                    get(move |headers: HeaderMap| async move {
+                        discovery::serve::document(&headers, &doc)
+                    }),
                 )
                 .route(
                     &format!("{base}/{{*path}}"),
@@ -105,44 +107,6 @@ pub(crate) fn build_router(installer: Installer) -> Router {
         }
     }
     router
-}
-
-/// `/api`, with the address the client used: its `Host` header, or the `:authority` of an
-/// HTTP/2 request.
-fn api_versions(docs: &Discovery, uri: &Uri, headers: &HeaderMap) -> Response {
-    if let Err(err) = negotiate_output(accept(headers), Restrictions::DISCOVERY) {
-        return err.into_response();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .unwrap_or("");
-    let body = serde_json::to_vec(&discovery::api_versions(&docs.legacy_versions, host))
-        .unwrap_or_default();
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response()
-}
-
-/// A precomputed discovery document, if the client accepts JSON.
-fn document(headers: &HeaderMap, body: Bytes) -> Response {
-    match negotiate_output(accept(headers), Restrictions::DISCOVERY) {
-        Ok(_) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
-        Err(err) => err.into_response(),
-    }
-}
-
-fn accept(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
 async fn serve(state: Arc<GroupVersion>, req: Request) -> Response {

@@ -117,17 +117,20 @@ impl Restrictions {
 
 /// One clause of an `Accept` header.
 #[derive(Clone, Debug, PartialEq)]
-struct AcceptClause {
-    type_: String,
-    subtype: String,
+pub(crate) struct AcceptClause {
+    /// `application` in `application/json`, `*` for a wildcard.
+    pub(crate) type_: String,
+    /// `json` in `application/json`, `*` for a wildcard.
+    pub(crate) subtype: String,
     q: f32,
-    params: Vec<(String, String)>,
+    /// Parameters other than `q`, keys lower-cased, in header order.
+    pub(crate) params: Vec<(String, String)>,
 }
 
 /// Parses `Accept` into clauses ordered by preference: higher `q` first, then concrete types
 /// before wildcards, otherwise in header order (goautoneg's order). Hand-written because kube's
 /// parameters (`as`, `g`, `v`, `stream`) must survive and no dependency parses Accept lists.
-fn parse_accept(header: &str) -> Vec<AcceptClause> {
+pub(crate) fn parse_accept(header: &str) -> Vec<AcceptClause> {
     let mut clauses: Vec<AcceptClause> = header
         .split(',')
         .filter_map(|raw| {

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use capstan::api::options::{ListOptions, ResourceVersionMatch, WriteOptions};
 use capstan::api::selectors::labels::LabelSelector;
-use capstan::registry::{WatchEvent, WatchEvents};
+use capstan::registry::{Rest, WatchEvent, WatchEvents};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -281,4 +281,42 @@ async fn invalid_watch_options_are_refused_up_front() {
         .err()
         .unwrap();
     assert_error(&err, 400, "BadRequest", None);
+}
+
+#[tokio::test]
+async fn periodic_bookmarks_carry_the_newest_revision_even_of_filtered_changes() {
+    let db = db().await;
+    let pods = pods(&db, TestPods::default()).with_bookmark_interval(Duration::from_millis(300));
+    let p = create(&pods, Some("default"), pod("p")).await;
+    let opts = ListOptions {
+        allow_watch_bookmarks: true,
+        label_selector: LabelSelector::parse("app=web").unwrap(),
+        ..from(Some(&rv(&p).to_string()))
+    };
+    let mut events = pods.watch(&ctx(Some("default")), &opts).await.unwrap();
+    let first = next(&mut events).await;
+    assert!(matches!(first, WatchEvent::Bookmark(_)), "{first:?}");
+    assert_eq!(object(&first)["kind"], "Pod");
+    assert_eq!(rv(object(&first)), rv(&p));
+    assert!(
+        object(&first)["metadata"].get("annotations").is_none(),
+        "only the end of a watch-list's initial events is annotated"
+    );
+
+    // A change the selector leaves out still moves the next bookmark forward.
+    let other = create(&pods, Some("default"), pod("q")).await;
+    let second = next(&mut events).await;
+    assert!(matches!(second, WatchEvent::Bookmark(_)), "{second:?}");
+    assert_eq!(rv(object(&second)), rv(&other));
+
+    // Without allowWatchBookmarks there are none.
+    let mut quiet_events = pods
+        .watch(&ctx(Some("default")), &from(Some(&rv(&other).to_string())))
+        .await
+        .unwrap();
+    if let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(800), quiet_events.next()).await
+    {
+        panic!("unexpected event {event:?}");
+    }
 }

@@ -58,8 +58,16 @@ impl Capstan {
     }
 
     fn spawn(&mut self) {
-        for _ in 0..5 {
-            self.port = free_port();
+        self.spawn_on(None);
+    }
+
+    /// Starts the process on `port`, or on a fresh free port (retried if a race steals it).
+    fn spawn_on(&mut self, port: Option<u16>) {
+        for attempt in 0..5 {
+            self.port = port.unwrap_or_else(free_port);
+            if port.is_some() && attempt > 0 {
+                std::thread::sleep(Duration::from_millis(500));
+            }
             let log = std::fs::File::create(&self.log).expect("log file");
             let child = Command::new(env!("CARGO_BIN_EXE_capstan"))
                 .arg(format!("--data-dir={}", self.data_dir.display()))
@@ -104,10 +112,12 @@ impl Capstan {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Stops gracefully (SIGTERM) and starts again on the same data directory and flags.
+    /// Stops gracefully (SIGTERM) and starts again on the same data directory, flags and port,
+    /// so that clients holding the address (an informer mid-watch) reconnect to it.
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        let port = self.port;
+        self.spawn_on(Some(port));
     }
 
     /// Stops gracefully and starts again on the same data directory (and etcd) with `args`

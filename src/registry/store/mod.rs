@@ -7,6 +7,7 @@
 //! This file holds the shared plumbing: keys, storage error mapping, admission, selection, and
 //! typed helpers for subresource `Rest` impls.
 
+mod bookmarks;
 mod create;
 mod decode;
 mod delete;
@@ -21,6 +22,7 @@ pub use delete::{
 use kube::Resource as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -37,6 +39,7 @@ use crate::registry::{
 };
 use crate::storage::keys::KeyLayout;
 use crate::storage::{SharedStorage, StorageError, Update, guaranteed_update};
+pub use bookmarks::DEFAULT_BOOKMARK_INTERVAL;
 
 /// A stored resource: storage, key layout and strategy, plus the verbs it serves.
 pub struct Store<S: Strategy> {
@@ -49,6 +52,8 @@ pub struct Store<S: Strategy> {
     /// Whether deletes manage the garbage collector's `orphan`/`foregroundDeletion` finalizers
     /// (kube's `EnableGarbageCollection`); see [`Store::with_garbage_collection`].
     garbage_collection: bool,
+    /// How often watches that allow bookmarks get one.
+    bookmark_interval: Duration,
 }
 
 impl<S: Strategy> Store<S> {
@@ -68,7 +73,16 @@ impl<S: Strategy> Store<S> {
             strategy: Arc::new(strategy),
             verbs,
             garbage_collection: false,
+            bookmark_interval: DEFAULT_BOOKMARK_INTERVAL,
         }
+    }
+
+    /// Sends watches that allow bookmarks one every `interval` instead of kube's minute; tests
+    /// use a short interval so that they need not wait.
+    #[must_use]
+    pub fn with_bookmark_interval(mut self, interval: Duration) -> Self {
+        self.bookmark_interval = interval;
+        self
     }
 
     /// Makes deletes add or remove the `orphan` and `foregroundDeletion` finalizers that

@@ -7,15 +7,21 @@
 //! * `sendInitialEvents=true` (watch-list): the current state as ADDED, then, if bookmarks are
 //!   allowed, a BOOKMARK annotated `k8s.io/initial-events-end`, then changes.
 //!
+//! With `allowWatchBookmarks`, a BOOKMARK also goes out about every minute and just before
+//! `timeoutSeconds` runs out (see [`super::bookmarks`]).
+//!
 //! Selectors apply to both sides of an update: an object that stops matching is sent as DELETED
 //! (its previous state), one that starts matching as ADDED. DELETED objects carry the revision of
 //! the deletion as their resourceVersion.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures::{StreamExt, future, stream};
+use futures::{StreamExt, stream};
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
+use super::bookmarks::{Progress, Schedule, interleave};
 use super::{Selection, Store, to_value};
 use crate::api::ApiError;
 use crate::api::options::{
@@ -79,15 +85,19 @@ impl<S: Strategy> Store<S> {
             Err(err) => return Err(self.storage_error(err, "")),
         };
         let changes = changes
-            .filter_map(move |change| future::ready(translate(&selection, after, change)))
-            .scan(false, |ended, event| {
-                // Nothing follows an ERROR event.
-                if *ended {
-                    return future::ready(None);
-                }
-                *ended = matches!(event, WatchEvent::Error(_));
-                future::ready(Some(event))
-            });
+            .map(move |change| translate(&selection, after, change))
+            .boxed();
+        let schedule = opts.allow_watch_bookmarks.then(|| Schedule {
+            interval: self.bookmark_interval,
+            deadline: opts
+                .timeout_seconds
+                .filter(|s| *s > 0)
+                .map(|s| Instant::now() + Duration::from_secs(s.unsigned_abs())),
+        });
+        let (api_version, kind) = (self.descriptor.api_version(), self.descriptor.kind.clone());
+        let changes = interleave(changes, after, schedule, move |revision| {
+            bookmark(&api_version, &kind, revision, false)
+        });
         Ok(stream::iter(initial).chain(changes).boxed())
     }
 
@@ -116,19 +126,29 @@ impl<S: Strategy> Store<S> {
         Ok((events, resp.revision))
     }
 
-    /// An object of this kind carrying only a resourceVersion (and the initial-events-end
-    /// annotation when `end_of_initial` is set), as kube's bookmarks.
+    /// The bookmark of this kind at `revision`.
     fn bookmark(&self, revision: i64, end_of_initial: bool) -> Value {
-        let mut metadata = json!({ "resourceVersion": revision.to_string() });
-        if end_of_initial {
-            metadata["annotations"] = json!({ INITIAL_EVENTS_END_ANNOTATION: "true" });
-        }
-        json!({
-            "apiVersion": self.descriptor.api_version(),
-            "kind": self.descriptor.kind,
-            "metadata": metadata,
-        })
+        bookmark(
+            &self.descriptor.api_version(),
+            &self.descriptor.kind,
+            revision,
+            end_of_initial,
+        )
     }
+}
+
+/// An object of the watched kind carrying only a resourceVersion (and the initial-events-end
+/// annotation when `end_of_initial` is set), as kube's bookmarks.
+fn bookmark(api_version: &str, kind: &str, revision: i64, end_of_initial: bool) -> Value {
+    let mut metadata = json!({ "resourceVersion": revision.to_string() });
+    if end_of_initial {
+        metadata["annotations"] = json!({ INITIAL_EVENTS_END_ANNOTATION: "true" });
+    }
+    json!({
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": metadata,
+    })
 }
 
 /// `sendInitialEvents`, defaulted as kube does with its WatchList feature on (the default since
@@ -154,20 +174,26 @@ fn expired(requested: i64, compacted: i64) -> ApiError {
     }
 }
 
-/// One storage change as the event a client sees, if any; errors end the watch.
+/// One storage change as the watch sees it: its revision, and the event a client gets, if any;
+/// errors end the watch.
 fn translate<S: Strategy>(
     selection: &Selection<S>,
     after: i64,
     change: Result<StorageEvent, StorageError>,
-) -> Option<WatchEvent> {
+) -> Progress {
     match change {
-        Ok(event) => {
-            translate_event(selection, event).unwrap_or_else(|e| Some(WatchEvent::Error(e)))
-        }
-        Err(StorageError::Compacted { compacted, .. }) => {
-            Some(WatchEvent::Error(expired(after, compacted)))
-        }
-        Err(err) => Some(WatchEvent::Error(ApiError::internal(err))),
+        Ok(event) => Progress {
+            revision: Some(event.revision()),
+            event: translate_event(selection, event).unwrap_or_else(|e| Some(WatchEvent::Error(e))),
+        },
+        Err(StorageError::Compacted { compacted, .. }) => Progress {
+            revision: None,
+            event: Some(WatchEvent::Error(expired(after, compacted))),
+        },
+        Err(err) => Progress {
+            revision: None,
+            event: Some(WatchEvent::Error(ApiError::internal(err))),
+        },
     }
 }
 

@@ -2,6 +2,7 @@
 //! integrated by the lead). They check HTTP-level behaviour: routing, status codes, Status bodies,
 //! negotiation, Table shape and watch framing.
 
+mod discovery;
 mod protobuf;
 mod reads;
 mod routes;
@@ -18,7 +19,7 @@ use axum::Router;
 use axum::body::Body;
 use bytes::Bytes;
 use futures::StreamExt;
-use http::{HeaderMap, Request, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;

@@ -115,17 +115,25 @@ async fn discovery_negotiates_json_only() {
         (code, body["kind"].as_str()),
         (StatusCode::OK, Some("APIResourceList"))
     );
-    let v2 =
-        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json";
-    let req = Request::get("/apis")
-        .header("accept", v2)
+    // Aggregated discovery is served at /api and /apis only; a group-version answers with its
+    // APIResourceList when a plain JSON clause follows, and 406 when none does.
+    let v2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+    let req = Request::get("/apis/capstan.dev/v1")
+        .header("accept", format!("{v2},application/json"))
         .body(Body::empty())
         .unwrap();
     let (code, body) = call(&s.router, req).await;
     assert_eq!(
         (code, body["kind"].as_str()),
-        (StatusCode::OK, Some("APIGroupList"))
+        (StatusCode::OK, Some("APIResourceList"))
     );
+    let req = Request::get("/apis/capstan.dev")
+        .header("accept", v2)
+        .body(Body::empty())
+        .unwrap();
+    let (code, body) = call(&s.router, req).await;
+    assert_eq!(code, StatusCode::NOT_ACCEPTABLE);
+    assert_status(&body, 406, "NotAcceptable");
     let req = Request::get("/apis")
         .header("accept", "application/vnd.kubernetes.protobuf")
         .body(Body::empty())

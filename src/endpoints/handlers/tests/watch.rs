@@ -218,6 +218,69 @@ async fn kubectl_get_watch_sends_one_row_tables() {
     assert_eq!(second["object"]["rows"][0]["cells"][0], "w1");
 }
 
+/// client-go's metadata informer (metadata.go Watch): protobuf first, then JSON, both
+/// `as=PartialObjectMetadata`; every event, bookmarks included, is reduced to metadata, and the
+/// end-of-initial-events annotation survives so that a watch-list can finish.
+#[tokio::test]
+async fn metadata_watches_send_partial_object_metadata() {
+    let s = server();
+    let feed = s.pods.feed();
+    let accept = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+    let uri = "/api/v1/namespaces/d/pods?watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan";
+    let req = Request::get(uri)
+        .header("accept", accept)
+        .body(Body::empty())
+        .unwrap();
+    let (code, headers, mut body) = start(&s.router, req).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+
+    let mut p = pod("d", "p");
+    p["metadata"]["labels"] = json!({"app": "web"});
+    feed.send(WatchEvent::Added(p.clone())).unwrap();
+    let bookmark = json!({"kind": "Pod", "apiVersion": "v1", "metadata": {
+        "resourceVersion": "12", "annotations": {"k8s.io/initial-events-end": "true"}}});
+    feed.send(WatchEvent::Bookmark(bookmark)).unwrap();
+    feed.send(WatchEvent::Modified(p.clone())).unwrap();
+    feed.send(WatchEvent::Deleted(p)).unwrap();
+
+    let added = next_event(&mut body).await.unwrap();
+    assert_eq!(added["type"], "ADDED");
+    assert_eq!(
+        added["object"],
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": {
+            "name": "p", "namespace": "d", "creationTimestamp": "2026-01-01T00:00:00Z",
+            "labels": {"app": "web"}}})
+    );
+    let bookmark = next_event(&mut body).await.unwrap();
+    assert_eq!(bookmark["type"], "BOOKMARK");
+    assert_eq!(bookmark["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(
+        bookmark["object"]["metadata"],
+        json!({"resourceVersion": "12", "annotations": {"k8s.io/initial-events-end": "true"}})
+    );
+    for kind in ["MODIFIED", "DELETED"] {
+        let event = next_event(&mut body).await.unwrap();
+        assert_eq!(event["type"], kind);
+        assert_eq!(event["object"]["kind"], "PartialObjectMetadata");
+        assert!(event["object"].get("spec").is_none());
+    }
+
+    // meta.k8s.io/v1beta1, as older clients ask.
+    let feed = s.pods.feed();
+    let req = Request::get("/api/v1/namespaces/d/pods?watch=1")
+        .header(
+            "accept",
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let (_, _, mut body) = start(&s.router, req).await;
+    feed.send(WatchEvent::Added(pod("d", "q"))).unwrap();
+    let added = next_event(&mut body).await.unwrap();
+    assert_eq!(added["object"]["apiVersion"], "meta.k8s.io/v1beta1");
+}
+
 #[tokio::test]
 async fn named_watches_select_the_object() {
     let s = server();

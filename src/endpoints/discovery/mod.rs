@@ -1,10 +1,17 @@
-//! Legacy discovery documents: `/api` (APIVersions), `/apis` (APIGroupList), `/apis/<g>`
-//! (APIGroup) and `/api/v1`, `/apis/<g>/<v>` (APIResourceList).
+//! Discovery: the legacy documents — `/api` (APIVersions), `/apis` (APIGroupList), `/apis/<g>`
+//! (APIGroup) and `/api/v1`, `/apis/<g>/<v>` (APIResourceList) — and, in [`aggregated`], the
+//! aggregated `APIGroupDiscoveryList` that `/api` and `/apis` answer when Accept asks for it.
 //!
 //! Everything is derived from the installed [`ApiGroupInfo`]s and serialised once when the router
 //! is built: kube-aggregator probes `/apis/<g>/<v>` with a 5 s budget and clients fetch discovery
 //! constantly, so answering is a copy of bytes. Only `/api` is built per request, because it echoes
-//! the address the client used. k8s-openapi's `meta/v1` types give kube's exact JSON.
+//! the address the client used. [`serve`] negotiates which form to write and answers
+//! `If-None-Match` from the ETags computed here. k8s-openapi's `meta/v1` types give kube's exact
+//! JSON.
+
+pub mod aggregated;
+pub mod negotiation;
+pub mod serve;
 
 use std::collections::BTreeMap;
 
@@ -14,21 +21,46 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     APIGroup, APIGroupList, APIResource, APIResourceList, APIVersions, GroupVersionForDiscovery,
     ServerAddressByClientCIDR,
 };
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 
 use crate::endpoints::{ApiGroupInfo, ApiVersionInfo};
+use aggregated::AggregatedDocument;
+
+/// A serialised legacy document with its ETag.
+#[derive(Clone, Debug, Default)]
+pub struct Document {
+    /// The JSON body.
+    pub body: Bytes,
+    /// The quoted ETag of `body`.
+    pub etag: String,
+}
+
+impl Document {
+    /// `value` serialised, with the ETag of the bytes.
+    pub fn new(value: &impl serde::Serialize) -> Self {
+        let body = to_bytes(value);
+        Self {
+            etag: etag_of(&body),
+            body,
+        }
+    }
+}
 
 /// Discovery documents, serialised at router build.
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {
     /// Versions served under `/api`, in preference order.
     pub legacy_versions: Vec<String>,
+    /// `/api` as aggregated discovery: the core group alone.
+    pub legacy_aggregated: AggregatedDocument,
+    /// `/apis` as aggregated discovery: every named group.
+    pub aggregated: AggregatedDocument,
     /// `/apis`.
-    pub group_list: Bytes,
+    pub group_list: Document,
     /// `/apis/<g>` by group name.
-    pub groups: BTreeMap<String, Bytes>,
+    pub groups: BTreeMap<String, Document>,
     /// `/api/<v>` and `/apis/<g>/<v>` by group-version (`v1`, `capstan.dev/v1`).
-    pub resource_lists: BTreeMap<String, Bytes>,
+    pub resource_lists: BTreeMap<String, Document>,
 }
 
 impl Discovery {
@@ -39,7 +71,9 @@ impl Discovery {
                 .iter()
                 .flat_map(|g| g.versions.iter().map(|v| v.version.clone()))
                 .collect(),
-            group_list: to_bytes(&APIGroupList {
+            legacy_aggregated: AggregatedDocument::new(legacy),
+            aggregated: AggregatedDocument::new(groups),
+            group_list: Document::new(&APIGroupList {
                 groups: groups.iter().map(api_group).collect(),
             }),
             ..Default::default()
@@ -47,18 +81,25 @@ impl Discovery {
         for group in groups {
             discovery
                 .groups
-                .insert(group.group.clone(), to_bytes(&api_group(group)));
+                .insert(group.group.clone(), Document::new(&api_group(group)));
         }
         for group in legacy.iter().chain(groups) {
             for version in &group.versions {
                 let list = resource_list(&group.group, version);
                 discovery
                     .resource_lists
-                    .insert(list.group_version.clone(), to_bytes(&list));
+                    .insert(list.group_version.clone(), Document::new(&list));
             }
         }
         discovery
     }
+}
+
+/// A strong, quoted ETag for `bytes`: SHA-512 in upper-case hex, as kube's discovery ETags.
+pub fn etag_of(bytes: &[u8]) -> String {
+    let digest = Sha512::digest(bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+    format!("\"{hex}\"")
 }
 
 fn to_bytes(value: &impl serde::Serialize) -> Bytes {
@@ -167,7 +208,7 @@ pub fn storage_version_hash(group: &str, version: &str, kind: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::api::ResourceDescriptor;
     use crate::registry::{Rest, Verb};
@@ -175,7 +216,7 @@ mod tests {
     use std::collections::BTreeSet;
     use std::sync::Arc;
 
-    struct Endpoint(ResourceDescriptor, BTreeSet<Verb>);
+    pub(crate) struct Endpoint(ResourceDescriptor, BTreeSet<Verb>);
 
     #[async_trait::async_trait]
     impl Rest for Endpoint {
@@ -205,7 +246,7 @@ mod tests {
         }
     }
 
-    fn pods_version() -> ApiVersionInfo {
+    pub(crate) fn pods_version() -> ApiVersionInfo {
         let mut pods = descriptor("capstan.dev", "v1", "Pod", "pods", "pod");
         pods.short_names = vec!["po".into()];
         pods.categories = vec!["all".into()];
@@ -307,7 +348,7 @@ mod tests {
             })
         );
         let discovery = Discovery::new(&[], &[group]);
-        let list: serde_json::Value = serde_json::from_slice(&discovery.group_list).unwrap();
+        let list: serde_json::Value = serde_json::from_slice(&discovery.group_list.body).unwrap();
         assert_eq!(list["kind"], "APIGroupList");
         assert_eq!(list["groups"][0]["name"], "capstan.dev");
         assert!(discovery.resource_lists.contains_key("capstan.dev/v1beta1"));
