@@ -25,4 +25,4 @@ export CAPSTAN_ETCD CAPSTAN_INFORMER
 
 cargo fmt --all -- --check
 cargo build --features etcd --all-targets
-cargo test --features etcd "$@"
+cargo test --features etcd --no-fail-fast "$@"

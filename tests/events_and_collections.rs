@@ -292,7 +292,12 @@ async fn deletecollection(c: &Capstan) {
 #[tokio::test]
 async fn deletes_of_collections() {
     let c = tokio::task::spawn_blocking(|| {
-        let c = Capstan::start();
+        // Without the pod finisher a graceful deletion stays visible, as with a real kubelet
+        // that has not stopped the containers yet.
+        let c = Capstan::start_with(Start {
+            args: vec!["--enable-pod-finisher=false".into()],
+            ..Default::default()
+        });
         kubectl_deletes_what_it_selects(&c);
         namespace(&c, "coll");
         c
