@@ -3,6 +3,7 @@
 # git-ignored cache, once per pinned version, and prints the path of each binary asked for.
 #
 #   scripts/tools.sh etcd            -> .cache/tools/etcd-v3.6.16/etcd
+#   scripts/tools.sh kube-apiserver  -> .cache/tools/kube-apiserver-v1.37.2/kube-apiserver
 #
 # Each tool has its own Go module under tools/<name>/ (go.mod + go.sum pin every dependency);
 # etcd's own go.mod has `replace` lines, so it cannot simply be `go install`ed.
@@ -15,6 +16,8 @@ cache="${CAPSTAN_TOOLS_CACHE:-$root/.cache/tools}"
 package_of() {
   case "$1" in
     etcd) echo "go.etcd.io/etcd/server/v3" ;;
+    # Built only on demand (the benchmark, aggregation tests): a few minutes on 2 cores.
+    kube-apiserver) echo "k8s.io/kubernetes/cmd/kube-apiserver" ;;
     *) echo "unknown tool: $1" >&2; return 1 ;;
   esac
 }
