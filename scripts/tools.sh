@@ -22,6 +22,20 @@ package_of() {
   esac
 }
 
+# name, version -> -ldflags for `go build`: Kubernetes binaries learn their own version (for
+# --version and /version) from -X flags its release build sets (hack/lib/version.sh).
+ldflags_of() {
+  case "$1" in
+    kube-apiserver)
+      local minor=${2#v1.}
+      minor=${minor%%.*}
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        printf -- '-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=%s -X %s.gitTreeState=clean ' \
+          "$pkg" "$2" "$pkg" "$pkg" "$minor" "$pkg"
+      done ;;
+  esac
+}
+
 version_of() {
   local mod="$root/tools/$1/go.mod" pkg
   pkg=$(package_of "$1")
@@ -43,7 +57,8 @@ build() {
   if [ ! -x "$out" ]; then
     echo "building $name $version (once; cached in $cache)" >&2
     mkdir -p "$(dirname "$out")"
-    (cd "$root/tools/$name" && GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" "$pkg") >&2
+    (cd "$root/tools/$name" &&
+      GOFLAGS=-mod=mod go build -trimpath -ldflags "$(ldflags_of "$name" "$version")" -o "$out.tmp" "$pkg") >&2
     mv "$out.tmp" "$out"
   fi
   echo "$out"
