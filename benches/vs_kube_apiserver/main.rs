@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use support::capstan::{Capstan, Start};
 use support::etcd::Etcd;
-use support::kube_apiserver::KubeApiserver;
+use support::kube_apiserver::{self, KubeApiserver};
 use workloads::{Measured, Sizes};
 
 /// One server under test.
@@ -31,9 +31,10 @@ struct Target {
 }
 
 /// What one server measured, plus what it cost.
+#[derive(Default)]
 struct Outcome {
     measured: Measured,
-    /// CPU seconds the server used during the workloads (not start-up or warm-up).
+    /// CPU seconds the server used during the workloads (not start-up or warm-up), all rounds.
     cpu_seconds: f64,
     /// CPU seconds etcd used meanwhile (None when the server does not use etcd).
     etcd_cpu_seconds: Option<f64>,
@@ -47,7 +48,14 @@ async fn main() {
     let started = Instant::now();
     let etcd = Etcd::start();
     eprintln!("etcd ready at {}", etcd.endpoint);
-    let kube = KubeApiserver::start(&etcd.endpoint);
+    // Priority and DefaultTolerationSeconds admission add fields to every pod (priority,
+    // preemptionPolicy, two tolerations) that Capstan does not: off, so both store, return and
+    // list the same pods
+    let mut kube_start = kube_apiserver::Start::on(&etcd.endpoint);
+    kube_start
+        .disable_admission
+        .extend(["Priority", "DefaultTolerationSeconds"].map(String::from));
+    let kube = KubeApiserver::start_with(kube_start);
     eprintln!("kube-apiserver ready at {}", kube.url());
     let capstan_etcd = Capstan::start_with(Start {
         etcd: Some(etcd.endpoint.clone()),
@@ -77,24 +85,27 @@ async fn main() {
         },
     ];
 
-    let mut outcomes = Vec::new();
+    let mut outcomes: Vec<Outcome> = targets.iter().map(|_| Outcome::default()).collect();
     for target in &targets {
-        eprintln!("running workloads against {}", target.name);
         workloads::warm_up(&target.client).await;
-        let (cpu0, etcd0) = (cpu_seconds(target.pid), cpu_seconds(etcd.pid()));
-        let phase = Instant::now();
-        let measured = workloads::run(&target.client, sizes).await;
-        let server_cpu = cpu_seconds(target.pid) - cpu0;
-        let etcd_cpu = cpu_seconds(etcd.pid()) - etcd0;
-        let (rss_mib, peak_rss_mib) = rss_mib(target.pid);
-        eprintln!("  done in {:.1} s", phase.elapsed().as_secs_f64());
-        outcomes.push(Outcome {
-            measured,
-            cpu_seconds: server_cpu,
-            etcd_cpu_seconds: target.on_etcd.then_some(etcd_cpu),
-            rss_mib,
-            peak_rss_mib,
-        });
+    }
+    for round in 0..sizes.rounds {
+        // each round starts with the next server
+        for i in (0..targets.len()).map(|k| (k + round) % targets.len()) {
+            let target = &targets[i];
+            eprintln!("round {}: {}", round + 1, target.name);
+            let (cpu0, etcd0) = (cpu_seconds(target.pid), cpu_seconds(etcd.pid()));
+            let measured = workloads::run(&target.client, sizes, round).await;
+            let outcome = &mut outcomes[i];
+            outcome.measured.merge(measured);
+            outcome.cpu_seconds += cpu_seconds(target.pid) - cpu0;
+            if target.on_etcd {
+                *outcome.etcd_cpu_seconds.get_or_insert(0.0) += cpu_seconds(etcd.pid()) - etcd0;
+            }
+        }
+    }
+    for (target, outcome) in targets.iter().zip(&mut outcomes) {
+        (outcome.rss_mib, outcome.peak_rss_mib) = rss_mib(target.pid);
     }
 
     print_header(sizes);
@@ -143,9 +154,11 @@ fn print_header(sizes: Sizes) {
         "- versions: {kube_version}; {etcd_version}; {capstan_version} (commit {commit}, release build, {rustc})"
     );
     println!(
-        "- workload: kube-rs client over loopback HTTPS (HTTP/1.1 pool), small pods; \
+        "- workload, per server and round ({} rounds, each started by the next server): \
+         kube-rs client over loopback HTTPS (HTTP/1.1 pool), small pods; \
          {} sequential ops per verb, {} creates by {} concurrent clients, {} lists of {} pods, \
          {} watch events",
+        sizes.rounds,
         sizes.sequential,
         sizes.bulk,
         sizes.concurrency,
@@ -204,7 +217,7 @@ fn print_table(targets: &[Target], outcomes: &[Outcome], sizes: Sizes) {
         ),
         (
             format!("creates/s, {} clients", sizes.concurrency),
-            |o| Some(o.measured.bulk_rate),
+            |o| Some(o.measured.bulk_rate()),
             0,
         ),
         (

@@ -17,8 +17,9 @@ use kube::{Api, Client};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-/// How much work each phase does; the defaults keep a three-server run at a few minutes on two
-/// cores. `BENCH_SCALE=0.2` (any factor) shrinks or grows every count for a quick or long run.
+/// How much work each phase does per round; the defaults keep a three-server run at a few
+/// minutes on two cores. `BENCH_SCALE=0.2` (any factor) shrinks or grows every count but the
+/// list size, `BENCH_ROUNDS` sets the rounds.
 #[derive(Clone, Copy, Debug)]
 pub struct Sizes {
     /// Sequential operations per single-object verb (create, get, patch, delete).
@@ -31,6 +32,9 @@ pub struct Sizes {
     pub lists: usize,
     /// Writes timed until their watch event arrives.
     pub watch_events: usize,
+    /// Times every server runs every phase; each round starts with the next server, so that none
+    /// always runs first (or last) while the machine's load drifts.
+    pub rounds: usize,
 }
 
 impl Sizes {
@@ -41,31 +45,57 @@ impl Sizes {
             .and_then(|s| s.parse().ok())
             .unwrap_or(1.0);
         let n = |base: usize| ((base as f64 * scale).round() as usize).max(1);
+        let rounds = std::env::var("BENCH_ROUNDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3usize)
+            .max(1);
         Self {
-            sequential: n(300),
+            sequential: n(800),
             concurrency: 8,
-            bulk: n(1000),
-            lists: n(20),
-            watch_events: n(200),
+            bulk: 1000,
+            lists: n(40),
+            watch_events: n(400),
+            rounds,
         }
     }
 }
 
-/// What one server measured.
+/// What one server measured (over every round).
 #[derive(Clone, Debug, Default)]
 pub struct Measured {
     pub create: Latencies,
     pub get: Latencies,
     pub patch: Latencies,
     pub delete: Latencies,
-    /// Creates per second with `concurrency` clients.
-    pub bulk_rate: f64,
+    /// Wall time of the throughput phases, for creates per second with `concurrency` clients.
+    pub bulk_elapsed: Duration,
     pub bulk: Latencies,
     pub list: Latencies,
     /// Bytes of one JSON list of the bulk namespace.
     pub list_bytes: usize,
     /// From sending a create to its ADDED event arriving on an open watch.
     pub watch: Latencies,
+}
+
+impl Measured {
+    /// Adds another round's figures to these.
+    pub fn merge(&mut self, other: Measured) {
+        self.create.merge(other.create);
+        self.get.merge(other.get);
+        self.patch.merge(other.patch);
+        self.delete.merge(other.delete);
+        self.bulk_elapsed += other.bulk_elapsed;
+        self.bulk.merge(other.bulk);
+        self.list.merge(other.list);
+        self.list_bytes = self.list_bytes.max(other.list_bytes);
+        self.watch.merge(other.watch);
+    }
+
+    /// Creates per second in the throughput phases.
+    pub fn bulk_rate(&self) -> f64 {
+        self.bulk.0.len() as f64 / self.bulk_elapsed.as_secs_f64()
+    }
 }
 
 /// Sorted samples of one operation.
@@ -76,6 +106,11 @@ impl Latencies {
     fn new(mut samples: Vec<Duration>) -> Self {
         samples.sort();
         Self(samples)
+    }
+
+    fn merge(&mut self, other: Latencies) {
+        self.0.extend(other.0);
+        self.0.sort();
     }
 
     /// The `q`-quantile (nearest rank), in milliseconds.
@@ -136,20 +171,22 @@ pub async fn warm_up(client: &Client) {
     timed(pods.list(&ListParams::default())).await;
 }
 
-/// Runs every phase against `client` and returns what it measured.
-pub async fn run(client: &Client, sizes: Sizes) -> Measured {
+/// Runs every phase against `client` once (round `round`, in namespaces of its own) and
+/// returns what it measured.
+pub async fn run(client: &Client, sizes: Sizes, round: usize) -> Measured {
     let mut m = Measured::default();
-    sequential(client, sizes, &mut m).await;
-    bulk_create(client, sizes, &mut m).await;
-    list(client, sizes, &mut m).await;
-    watch(client, sizes, &mut m).await;
+    let ns = |phase: &str| format!("bench-{phase}-{round}");
+    sequential(client, sizes, &ns("seq"), &mut m).await;
+    bulk_create(client, sizes, &ns("bulk"), &mut m).await;
+    list(client, sizes, &ns("bulk"), &mut m).await;
+    watch(client, sizes, &ns("watch"), &mut m).await;
     m
 }
 
 /// One client, one request at a time: the latency a single controller sees.
-async fn sequential(client: &Client, sizes: Sizes, m: &mut Measured) {
-    create_namespace(client, "bench-seq").await;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "bench-seq");
+async fn sequential(client: &Client, sizes: Sizes, ns: &str, m: &mut Measured) {
+    create_namespace(client, ns).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let names: Vec<String> = (0..sizes.sequential).map(|i| format!("seq-{i}")).collect();
     let mut samples = Vec::with_capacity(names.len());
     for name in &names {
@@ -178,9 +215,9 @@ async fn sequential(client: &Client, sizes: Sizes, m: &mut Measured) {
 }
 
 /// `concurrency` clients sharing one kube-rs client (its connection pool) create `bulk` pods.
-async fn bulk_create(client: &Client, sizes: Sizes, m: &mut Measured) {
-    create_namespace(client, "bench-bulk").await;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "bench-bulk");
+async fn bulk_create(client: &Client, sizes: Sizes, ns: &str, m: &mut Measured) {
+    create_namespace(client, ns).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let workers: Vec<_> = (0..sizes.concurrency)
@@ -203,15 +240,15 @@ async fn bulk_create(client: &Client, sizes: Sizes, m: &mut Measured) {
     for worker in workers {
         samples.extend(worker.await.expect("bulk worker"));
     }
-    m.bulk_rate = sizes.bulk as f64 / start.elapsed().as_secs_f64();
+    m.bulk_elapsed = start.elapsed();
     m.bulk = Latencies::new(samples);
 }
 
 /// Full lists of the bulk namespace as raw JSON: the server's cost of reading and encoding
 /// `bulk` pods, without the client decoding them.
-async fn list(client: &Client, sizes: Sizes, m: &mut Measured) {
+async fn list(client: &Client, sizes: Sizes, ns: &str, m: &mut Measured) {
     let request = || {
-        http::Request::get("/api/v1/namespaces/bench-bulk/pods")
+        http::Request::get(format!("/api/v1/namespaces/{ns}/pods"))
             .header("accept", "application/json")
             .body(Vec::new())
             .expect("list request")
@@ -234,9 +271,9 @@ async fn list(client: &Client, sizes: Sizes, m: &mut Measured) {
 }
 
 /// One watch open on a namespace; each create is timed until its ADDED event arrives.
-async fn watch(client: &Client, sizes: Sizes, m: &mut Measured) {
-    create_namespace(client, "bench-watch").await;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "bench-watch");
+async fn watch(client: &Client, sizes: Sizes, ns: &str, m: &mut Measured) {
+    create_namespace(client, ns).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let rv = pods
         .list(&ListParams::default())
         .await

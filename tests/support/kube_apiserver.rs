@@ -27,7 +27,10 @@ pub struct Start {
     pub etcd: String,
     /// `--etcd-prefix`; kube-apiserver's own default keeps it apart from Capstan's `/capstan`.
     pub etcd_prefix: String,
-    /// Extra flags, appended last (a repeated flag overrides the default given here).
+    /// `--disable-admission-plugins`: ServiceAccount by default (it refuses pods until a
+    /// controller-manager has made the namespace's default service account).
+    pub disable_admission: Vec<String>,
+    /// Extra flags, appended last.
     pub args: Vec<String>,
 }
 
@@ -37,6 +40,7 @@ impl Start {
         Self {
             etcd: etcd.to_string(),
             etcd_prefix: "/registry".to_string(),
+            disable_admission: vec!["ServiceAccount".to_string()],
             args: Vec::new(),
         }
     }
@@ -254,7 +258,10 @@ fn flags(start: &Start, files: &Files, port: u16) -> Vec<String> {
         format!("--tls-private-key-file={}", path(&files.serving_key)),
         format!("--client-ca-file={}", path(&files.ca_cert)),
         "--authorization-mode=RBAC".into(),
-        "--disable-admission-plugins=ServiceAccount".into(),
+        format!(
+            "--disable-admission-plugins={}",
+            start.disable_admission.join(",")
+        ),
         format!("--service-account-key-file={}", path(&files.sa_public)),
         format!(
             "--service-account-signing-key-file={}",
