@@ -44,6 +44,14 @@ struct Outcome {
 
 #[tokio::main]
 async fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs bench targets without it,
+    // and must not build kube-apiserver or spend minutes here
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "vs_kube_apiserver: run with `cargo bench --features etcd --bench vs_kube_apiserver`"
+        );
+        return;
+    }
     let sizes = Sizes::from_env();
     let started = Instant::now();
     let etcd = Etcd::start();
