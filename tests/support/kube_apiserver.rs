@@ -48,6 +48,7 @@ impl Start {
 
 /// A running kube-apiserver; killed (and its files removed) on drop.
 pub struct KubeApiserver {
+    /// The secure port on 127.0.0.1.
     pub port: u16,
     /// Admin kubeconfig (client certificate in `system:masters`).
     pub kubeconfig: PathBuf,
