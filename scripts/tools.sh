@@ -4,6 +4,7 @@
 #
 #   scripts/tools.sh etcd            -> .cache/tools/etcd-v3.6.16/etcd
 #   scripts/tools.sh informer        -> .cache/tools/informer-v0.37.2-<source hash>/informer
+#   scripts/tools.sh kube-apiserver  -> .cache/tools/kube-apiserver-v1.37.2/kube-apiserver
 #
 # Each tool has its own Go module under tools/<name>/ (go.mod + go.sum pin every dependency);
 # etcd's own go.mod has `replace` lines, so it cannot simply be `go install`ed. The informer is
@@ -18,6 +19,8 @@ package_of() {
   case "$1" in
     etcd) echo "go.etcd.io/etcd/server/v3" ;;
     informer) echo "." ;;
+    # Built only on demand (the benchmark, aggregation tests): a few minutes on 2 cores.
+    kube-apiserver) echo "k8s.io/kubernetes/cmd/kube-apiserver" ;;
     *) echo "unknown tool: $1" >&2; return 1 ;;
   esac
 }
@@ -32,6 +35,20 @@ pinned_package_of() {
 
 # The version pinned in tools/<name>/go.mod; for a tool with its own sources, followed by a hash
 # of them, so that editing the program rebuilds it.
+# name, version -> -ldflags for `go build`: Kubernetes binaries learn their own version (for
+# --version and /version) from -X flags its release build sets (hack/lib/version.sh).
+ldflags_of() {
+  case "$1" in
+    kube-apiserver)
+      local minor=${2#v1.}
+      minor=${minor%%.*}
+      for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        printf -- '-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=%s -X %s.gitTreeState=clean ' \
+          "$pkg" "$2" "$pkg" "$pkg" "$minor" "$pkg"
+      done ;;
+  esac
+}
+
 version_of() {
   local version
   version=$(pinned_version_of "$1")
@@ -62,7 +79,8 @@ build() {
   if [ ! -x "$out" ]; then
     echo "building $name $version (once; cached in $cache)" >&2
     mkdir -p "$(dirname "$out")"
-    (cd "$root/tools/$name" && GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" "$pkg") >&2
+    (cd "$root/tools/$name" &&
+      GOFLAGS=-mod=mod go build -trimpath -ldflags "$(ldflags_of "$name" "$version")" -o "$out.tmp" "$pkg") >&2
     mv "$out.tmp" "$out"
   fi
   echo "$out"

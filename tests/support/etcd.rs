@@ -57,6 +57,11 @@ impl Etcd {
         }
         panic!("etcd did not become healthy");
     }
+
+    /// The process id (the benchmark reads its memory and CPU time from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 fn wait_healthy(port: u16, child: &mut Child) -> bool {

@@ -1,10 +1,11 @@
-//! Starting the real components integration tests run against: etcd (and, later, kube-apiserver,
+//! Starting the real components integration tests run against: etcd, kube-apiserver (and, later,
 //! Jaeger), and Capstan itself. Everything binds to 127.0.0.1 on free ports and is stopped on
 //! drop.
 #![allow(dead_code)]
 
 pub mod capstan;
 pub mod etcd;
+pub mod kube_apiserver;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
