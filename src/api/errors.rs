@@ -162,7 +162,9 @@ pub enum ApiError {
     #[error("{0}")]
     ServiceUnavailable(String),
     /// 504 for a read at a revision the store has not reached yet; the cause
-    /// `ResourceVersionTooLarge` tells client-go reflectors to relist.
+    /// `ResourceVersionTooLarge` tells client-go reflectors to relist, and the one-second
+    /// `retryAfterSeconds` (kube's `resourceVersionTooHighRetrySeconds`, also sent as
+    /// `Retry-After`) makes client-go's REST client retry the read by itself.
     #[error("Timeout: Too large resource version: {requested}, current: {current}")]
     TooLargeResourceVersion { requested: i64, current: i64 },
     /// 504: the request ran out of time (`Timeout` reason).
@@ -173,6 +175,9 @@ pub enum ApiError {
     },
 }
 
+/// How long a client should wait before asking again for a revision the store has not reached
+/// (kube's cacher waits for it, then answers with this hint).
+const TOO_LARGE_RESOURCE_VERSION_RETRY_SECONDS: i32 = 1;
 /// kube's message for an expired continue token when a fresh one can be given.
 const INCONSISTENT_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 /// kube's `NewForbidden` message: `forbidden: r`, `<res> is forbidden: r` or
@@ -277,6 +282,7 @@ impl ApiError {
                 retry_after_seconds,
                 ..
             } => Some(*retry_after_seconds),
+            Self::TooLargeResourceVersion { .. } => Some(TOO_LARGE_RESOURCE_VERSION_RETRY_SECONDS),
             _ => None,
         }
     }
@@ -320,6 +326,7 @@ impl ApiError {
                 ..Default::default()
             }),
             Self::TooLargeResourceVersion { .. } => Some(StatusDetails {
+                retry_after_seconds: Some(TOO_LARGE_RESOURCE_VERSION_RETRY_SECONDS),
                 causes: Some(vec![StatusCause {
                     reason: Some("ResourceVersionTooLarge".into()),
                     message: Some("Too large resource version".into()),
@@ -458,7 +465,9 @@ mod tests {
             status.message.as_deref(),
             Some("Timeout: Too large resource version: 9, current: 5")
         );
-        let causes = status.details.unwrap().causes.unwrap();
+        let details = status.details.unwrap();
+        assert_eq!(details.retry_after_seconds, Some(1));
+        let causes = details.causes.unwrap();
         assert_eq!(causes[0].reason.as_deref(), Some("ResourceVersionTooLarge"));
     }
 

@@ -1,0 +1,61 @@
+//! Details a kube-apiserver user or client would notice, checked end to end against a real
+//! Capstan with real kubectl (client-go underneath) and raw requests: retry hints client-go acts
+//! on, the shape of objects as Go's JSON encoding writes them, and response headers.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::capstan::Capstan;
+
+/// A read at a resourceVersion the store has not reached yet is a 504 that tells client-go to
+/// retry after a second (`Retry-After: 1`, `retryAfterSeconds: 1`), as kube's watch cache
+/// answers; kubectl therefore gets its answer once the revision exists, instead of failing.
+#[test]
+fn kubectl_retries_a_read_at_a_revision_not_reached_yet() {
+    let c = Capstan::start();
+    let list = c.kubectl_ok(&["get", "--raw", "/api/v1/namespaces/default/configmaps"]);
+    let list: Value = serde_json::from_str(&list).expect("list json");
+    let current: i64 = list["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|rv| rv.parse().ok())
+        .expect("list resourceVersion");
+    let ahead = format!(
+        "/api/v1/namespaces/default/configmaps?resourceVersion={}",
+        current + 1
+    );
+
+    // kubectl asks first; a write a moment later makes the revision exist.
+    let reader = std::process::Command::new("kubectl")
+        .arg(format!("--kubeconfig={}", c.kubeconfig.display()))
+        .args(["get", "--raw", &ahead, "-v=6"])
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kubectl");
+    std::thread::sleep(Duration::from_millis(500));
+    c.kubectl_ok(&["create", "configmap", "later"]);
+    let started = Instant::now();
+    let out = reader.wait_with_output().expect("kubectl output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "kubectl gave up instead of retrying:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("504 Gateway Timeout"),
+        "the first read should have been told to retry:\n{stderr}"
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("list json");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert!(names.contains(&"later"), "{list}");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
