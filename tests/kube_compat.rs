@@ -7,8 +7,10 @@ mod support;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::capstan::Capstan;
+
+const JSON: Option<&str> = Some("application/json");
 
 /// A read at a resourceVersion the store has not reached yet is a 504 that tells client-go to
 /// retry after a second (`Retry-After: 1`, `retryAfterSeconds: 1`), as kube's watch cache
@@ -58,4 +60,72 @@ fn kubectl_retries_a_read_at_a_revision_not_reached_yet() {
         .collect();
     assert!(names.contains(&"later"), "{list}");
     assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// Go drops empty optional lists and maps when it writes an object (`omitempty`), so in kube
+/// removing the last label or annotation leaves no `labels: {}` behind, and a body's empty
+/// `finalizers: []` or `data: {}` never comes back; the manager that only owned them is gone too.
+#[tokio::test]
+async fn empty_optional_lists_and_maps_are_not_kept() {
+    let c = tokio::task::spawn_blocking(Capstan::start).await.unwrap();
+    let pod = tokio::task::spawn_blocking({
+        let kubeconfig = c.kubeconfig.clone();
+        move || {
+            let run = |args: &[&str]| {
+                let out = std::process::Command::new("kubectl")
+                    .arg(format!("--kubeconfig={}", kubeconfig.display()))
+                    .args(args)
+                    .env_remove("KUBECONFIG")
+                    .output()
+                    .expect("kubectl");
+                assert!(out.status.success(), "kubectl {args:?}: {out:?}");
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            };
+            run(&["run", "web", "--image=nginx", "--labels=app=web"]);
+            run(&["annotate", "pod", "web", "note=x"]);
+            run(&["label", "pod", "web", "app-"]);
+            run(&["annotate", "pod", "web", "note-"]);
+            run(&["get", "pod", "web", "-o", "json", "--show-managed-fields"])
+        }
+    })
+    .await
+    .unwrap();
+    let pod: Value = serde_json::from_str(&pod).expect("pod json");
+    let meta = &pod["metadata"];
+    assert!(meta.get("labels").is_none(), "{meta}");
+    assert!(meta.get("annotations").is_none(), "{meta}");
+    let managers: Vec<&str> = meta["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(managers, ["kubectl-run"], "{meta}");
+
+    let cm = json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "empty", "labels": {}, "finalizers": []},
+        "data": {}
+    });
+    let (code, created) = c
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            JSON,
+            serde_json::to_vec(&cm).unwrap(),
+        )
+        .await;
+    assert_eq!(code, 201, "{created}");
+    assert!(created.get("data").is_none(), "{created}");
+    assert!(created["metadata"].get("labels").is_none(), "{created}");
+    assert!(created["metadata"].get("finalizers").is_none(), "{created}");
+    let (_, read) = c
+        .raw(
+            "GET",
+            "/api/v1/namespaces/default/configmaps/empty",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert!(read.get("data").is_none(), "{read}");
 }
