@@ -129,3 +129,41 @@ async fn empty_optional_lists_and_maps_are_not_kept() {
         .await;
     assert!(read.get("data").is_none(), "{read}");
 }
+
+/// A method no route takes (reading `pods/<name>/binding`, a PUT on a collection) gets kube's
+/// generic 405, which kubectl prints as it is; paths that do not exist get the generic 404.
+/// Both carry `details: {}`.
+#[tokio::test]
+async fn methods_without_a_route_get_kube_generic_405() {
+    let c = tokio::task::spawn_blocking(Capstan::start).await.unwrap();
+    let kubeconfig = c.kubeconfig.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("kubectl")
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .args([
+                "get",
+                "--raw",
+                "/api/v1/namespaces/default/pods/web/binding",
+            ])
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("kubectl")
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error from server (MethodNotAllowed): the server does not allow this method on the requested resource"
+    );
+
+    for (method, path, code) in [
+        ("PUT", "/api/v1/namespaces/default/pods", 405),
+        ("POST", "/api/v1/pods", 405),
+        ("GET", "/api/v1/namespaces/default/pods/web/nonsense", 404),
+    ] {
+        let (got, status) = c.raw(method, path, JSON, b"{}".to_vec()).await;
+        assert_eq!(got, code, "{method} {path}: {status}");
+        assert_eq!(status["details"], json!({}), "{method} {path}: {status}");
+    }
+}

@@ -96,12 +96,19 @@ pub enum ApiError {
     /// 404 for a path that is not served at all.
     #[error("the server could not find the requested resource")]
     NotFoundPath,
-    /// 405: the resource does not support the verb.
+    /// 405 from a handler: the resource is served but not with this verb (kube's
+    /// `NewMethodNotSupported`, which kube raises for a watch of a resource that only lists).
     #[error("{verb} is not supported on resources of kind \"{resource}\"")]
     MethodNotSupported {
         resource: GroupResource,
         verb: String,
     },
+    /// 405 from the router: no route takes this method on this path (a GET of `pods/binding`, a
+    /// PUT on a collection). kube's REST container answers these with a generic Status and empty
+    /// details, so kubectl prints "the server does not allow this method on the requested
+    /// resource".
+    #[error("the server does not allow this method on the requested resource")]
+    MethodNotAllowed,
     /// 406: no offered media type can be produced.
     #[error("{0}")]
     NotAcceptable(String),
@@ -234,7 +241,7 @@ impl ApiError {
             Self::Unauthorized => 401,
             Self::Forbidden { .. } | Self::ForbiddenMessage(_) => 403,
             Self::NotFound { .. } | Self::NotFoundPath => 404,
-            Self::MethodNotSupported { .. } => 405,
+            Self::MethodNotSupported { .. } | Self::MethodNotAllowed => 405,
             Self::NotAcceptable(_) => 406,
             Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict(_) => 409,
             Self::Expired { .. } | Self::ExpiredContinue { .. } => 410,
@@ -255,7 +262,7 @@ impl ApiError {
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden { .. } | Self::ForbiddenMessage(_) => "Forbidden",
             Self::NotFound { .. } | Self::NotFoundPath => "NotFound",
-            Self::MethodNotSupported { .. } => "MethodNotAllowed",
+            Self::MethodNotSupported { .. } | Self::MethodNotAllowed => "MethodNotAllowed",
             Self::NotAcceptable(_) => "NotAcceptable",
             Self::AlreadyExists { .. } => "AlreadyExists",
             Self::Conflict { .. } | Self::ApplyConflict(_) => "Conflict",
@@ -295,6 +302,8 @@ impl ApiError {
             | Self::Conflict { resource, name, .. }
             | Self::Forbidden { resource, name, .. } => Some(resource_details(resource, name)),
             Self::MethodNotSupported { resource, .. } => Some(resource_details(resource, "")),
+            // kube's generic answers for paths and methods it has no route for carry `details: {}`.
+            Self::NotFoundPath | Self::MethodNotAllowed => Some(StatusDetails::default()),
             Self::Invalid { kind, name, causes } => Some(StatusDetails {
                 name: non_empty(name),
                 group: non_empty(&kind.group),
@@ -542,6 +551,21 @@ mod tests {
             Some("map: map[] does not contain declared merge key: name")
         );
         assert!(status.details.is_none());
+    }
+
+    #[test]
+    fn route_misses_are_generic_with_empty_details() {
+        let status = ApiError::MethodNotAllowed.to_status();
+        assert_eq!(status.code, Some(405));
+        assert_eq!(status.reason.as_deref(), Some("MethodNotAllowed"));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("the server does not allow this method on the requested resource")
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["details"], serde_json::json!({}));
+        let json = serde_json::to_value(ApiError::NotFoundPath.to_status()).unwrap();
+        assert_eq!(json["details"], serde_json::json!({}));
     }
 
     #[test]
