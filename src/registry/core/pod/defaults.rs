@@ -150,7 +150,8 @@ macro_rules! default_container_fields {
         }
         // Not a defaulter in kube, but the same effect: `resources` is a struct, not a pointer,
         // in Go's Container, so kube writes `resources: {}` for every container that has none.
-        c.resources.get_or_insert_with(ResourceRequirements::default);
+        c.resources
+            .get_or_insert_with(ResourceRequirements::default);
     }};
 }
 
