@@ -197,3 +197,15 @@ fn a_pod_reads_back_as_kube_apiserver_writes_it() {
         serde_json::to_string_pretty(&got).unwrap()
     );
 }
+
+/// Logs written to a file (or a pipe, as under systemd or in a container) are plain text, as
+/// kube-apiserver's are: no terminal colour codes.
+#[test]
+fn logs_to_a_file_carry_no_colour_codes() {
+    let mut c = Capstan::start();
+    c.kubectl_ok(&["get", "pods"]);
+    c.stop();
+    let log = c.log_text();
+    assert!(log.contains("INFO"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log}");
+}
