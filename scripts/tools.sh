@@ -5,10 +5,13 @@
 #   scripts/tools.sh etcd            -> .cache/tools/etcd-v3.6.16/etcd
 #   scripts/tools.sh informer        -> .cache/tools/informer-v0.37.2-<source hash>/informer
 #   scripts/tools.sh kube-apiserver  -> .cache/tools/kube-apiserver-v1.37.2/kube-apiserver
+#   scripts/tools.sh python-client   -> .cache/tools/python-client-<requirements hash>/venv/bin/python
 #
 # Each tool has its own Go module under tools/<name>/ (go.mod + go.sum pin every dependency);
 # etcd's own go.mod has `replace` lines, so it cannot simply be `go install`ed. The informer is
 # our own client-go program (tools/informer/main.go) that the client acceptance tests run.
+# python-client is a virtualenv with the official Kubernetes Python client from PyPI, every
+# package pinned in tools/python-client/requirements.txt; it prints the venv's interpreter.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,5 +89,29 @@ build() {
   echo "$out"
 }
 
+# A virtualenv with tools/<name>/requirements.txt installed, named by the file's hash; a stamp
+# file marks a finished install (a venv cannot be moved into place, its scripts name their path).
+build_venv() {
+  local name=$1 requirements version dir
+  requirements="$root/tools/$name/requirements.txt"
+  version=$(sha256sum "$requirements" | cut -c1-12)
+  dir="$cache/$name-$version"
+  if [ ! -f "$dir/installed" ]; then
+    echo "installing $name $version (once; cached in $cache)" >&2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    python3 -m venv "$dir/venv" >&2
+    "$dir/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+      -r "$requirements" >&2
+    touch "$dir/installed"
+  fi
+  echo "$dir/venv/bin/python"
+}
+
 [ $# -gt 0 ] || { echo "usage: $0 <tool>..." >&2; exit 2; }
-for t in "$@"; do build "$t"; done
+for t in "$@"; do
+  case "$t" in
+    python-client) build_venv "$t" ;;
+    *) build "$t" ;;
+  esac
+done

@@ -96,12 +96,19 @@ pub enum ApiError {
     /// 404 for a path that is not served at all.
     #[error("the server could not find the requested resource")]
     NotFoundPath,
-    /// 405: the resource does not support the verb.
+    /// 405 from a handler: the resource is served but not with this verb (kube's
+    /// `NewMethodNotSupported`, which kube raises for a watch of a resource that only lists).
     #[error("{verb} is not supported on resources of kind \"{resource}\"")]
     MethodNotSupported {
         resource: GroupResource,
         verb: String,
     },
+    /// 405 from the router: no route takes this method on this path (a GET of `pods/binding`, a
+    /// PUT on a collection). kube's REST container answers these with a generic Status and empty
+    /// details, so kubectl prints "the server does not allow this method on the requested
+    /// resource".
+    #[error("the server does not allow this method on the requested resource")]
+    MethodNotAllowed,
     /// 406: no offered media type can be produced.
     #[error("{0}")]
     NotAcceptable(String),
@@ -162,7 +169,9 @@ pub enum ApiError {
     #[error("{0}")]
     ServiceUnavailable(String),
     /// 504 for a read at a revision the store has not reached yet; the cause
-    /// `ResourceVersionTooLarge` tells client-go reflectors to relist.
+    /// `ResourceVersionTooLarge` tells client-go reflectors to relist, and the one-second
+    /// `retryAfterSeconds` (kube's `resourceVersionTooHighRetrySeconds`, also sent as
+    /// `Retry-After`) makes client-go's REST client retry the read by itself.
     #[error("Timeout: Too large resource version: {requested}, current: {current}")]
     TooLargeResourceVersion { requested: i64, current: i64 },
     /// 504: the request ran out of time (`Timeout` reason).
@@ -173,6 +182,9 @@ pub enum ApiError {
     },
 }
 
+/// How long a client should wait before asking again for a revision the store has not reached
+/// (kube's cacher waits for it, then answers with this hint).
+const TOO_LARGE_RESOURCE_VERSION_RETRY_SECONDS: i32 = 1;
 /// kube's message for an expired continue token when a fresh one can be given.
 const INCONSISTENT_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 /// kube's `NewForbidden` message: `forbidden: r`, `<res> is forbidden: r` or
@@ -229,7 +241,7 @@ impl ApiError {
             Self::Unauthorized => 401,
             Self::Forbidden { .. } | Self::ForbiddenMessage(_) => 403,
             Self::NotFound { .. } | Self::NotFoundPath => 404,
-            Self::MethodNotSupported { .. } => 405,
+            Self::MethodNotSupported { .. } | Self::MethodNotAllowed => 405,
             Self::NotAcceptable(_) => 406,
             Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict(_) => 409,
             Self::Expired { .. } | Self::ExpiredContinue { .. } => 410,
@@ -250,7 +262,7 @@ impl ApiError {
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden { .. } | Self::ForbiddenMessage(_) => "Forbidden",
             Self::NotFound { .. } | Self::NotFoundPath => "NotFound",
-            Self::MethodNotSupported { .. } => "MethodNotAllowed",
+            Self::MethodNotSupported { .. } | Self::MethodNotAllowed => "MethodNotAllowed",
             Self::NotAcceptable(_) => "NotAcceptable",
             Self::AlreadyExists { .. } => "AlreadyExists",
             Self::Conflict { .. } | Self::ApplyConflict(_) => "Conflict",
@@ -277,6 +289,7 @@ impl ApiError {
                 retry_after_seconds,
                 ..
             } => Some(*retry_after_seconds),
+            Self::TooLargeResourceVersion { .. } => Some(TOO_LARGE_RESOURCE_VERSION_RETRY_SECONDS),
             _ => None,
         }
     }
@@ -289,6 +302,8 @@ impl ApiError {
             | Self::Conflict { resource, name, .. }
             | Self::Forbidden { resource, name, .. } => Some(resource_details(resource, name)),
             Self::MethodNotSupported { resource, .. } => Some(resource_details(resource, "")),
+            // kube's generic answers for paths and methods it has no route for carry `details: {}`.
+            Self::NotFoundPath | Self::MethodNotAllowed => Some(StatusDetails::default()),
             Self::Invalid { kind, name, causes } => Some(StatusDetails {
                 name: non_empty(name),
                 group: non_empty(&kind.group),
@@ -320,6 +335,7 @@ impl ApiError {
                 ..Default::default()
             }),
             Self::TooLargeResourceVersion { .. } => Some(StatusDetails {
+                retry_after_seconds: Some(TOO_LARGE_RESOURCE_VERSION_RETRY_SECONDS),
                 causes: Some(vec![StatusCause {
                     reason: Some("ResourceVersionTooLarge".into()),
                     message: Some("Too large resource version".into()),
@@ -458,7 +474,9 @@ mod tests {
             status.message.as_deref(),
             Some("Timeout: Too large resource version: 9, current: 5")
         );
-        let causes = status.details.unwrap().causes.unwrap();
+        let details = status.details.unwrap();
+        assert_eq!(details.retry_after_seconds, Some(1));
+        let causes = details.causes.unwrap();
         assert_eq!(causes[0].reason.as_deref(), Some("ResourceVersionTooLarge"));
     }
 
@@ -533,6 +551,21 @@ mod tests {
             Some("map: map[] does not contain declared merge key: name")
         );
         assert!(status.details.is_none());
+    }
+
+    #[test]
+    fn route_misses_are_generic_with_empty_details() {
+        let status = ApiError::MethodNotAllowed.to_status();
+        assert_eq!(status.code, Some(405));
+        assert_eq!(status.reason.as_deref(), Some("MethodNotAllowed"));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("the server does not allow this method on the requested resource")
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["details"], serde_json::json!({}));
+        let json = serde_json::to_value(ApiError::NotFoundPath.to_status()).unwrap();
+        assert_eq!(json["details"], serde_json::json!({}));
     }
 
     #[test]

@@ -158,14 +158,17 @@ async fn dispatch(
         info.verb.clone()
     };
     let namespace = resolve_namespace(rest.as_ref(), &info, &verb, name.is_some())?;
-    let required = required_verb(
-        rest.as_ref(),
-        &verb,
-        name.is_some(),
-        !info.subresource.is_empty(),
-    )?;
+    let required = required_verb(&verb, name.is_some(), !info.subresource.is_empty())?;
     if !rest.verbs().contains(&required) {
-        return Err(rest.unsupported(&verb));
+        // kube routes `?watch` through the list route, whose handler refuses a resource that
+        // cannot watch by name; every other missing verb has no route at all.
+        return Err(
+            if required == Verb::Watch && rest.verbs().contains(&Verb::List) {
+                rest.unsupported(&verb)
+            } else {
+                ApiError::MethodNotAllowed
+            },
+        );
     }
     let user = parts
         .extensions
@@ -207,7 +210,8 @@ fn resolve_namespace(
         }
         return match verb {
             "list" | "watch" => Ok(None),
-            _ => Err(rest.unsupported(verb)),
+            // The all-namespaces path only lists and watches.
+            _ => Err(ApiError::MethodNotAllowed),
         };
     }
     // RequestInfo reports `namespaces/{name}` itself with namespace = name; anything else with a
@@ -222,12 +226,7 @@ fn resolve_namespace(
 
 /// The verb to check against [`Rest::verbs`], refusing verbs on the wrong path shape with 405 as
 /// kube's router does (a PUT on a collection, a POST on an item without a subresource).
-fn required_verb(
-    rest: &dyn Rest,
-    verb: &str,
-    has_name: bool,
-    is_subresource: bool,
-) -> Result<Verb, ApiError> {
+fn required_verb(verb: &str, has_name: bool, is_subresource: bool) -> Result<Verb, ApiError> {
     let required = match (verb, has_name) {
         ("get", true) => Verb::Get,
         ("list", false) => Verb::List,
@@ -238,7 +237,7 @@ fn required_verb(
         ("patch", true) => Verb::Patch,
         ("delete", true) => Verb::Delete,
         ("deletecollection", false) => Verb::DeleteCollection,
-        _ => return Err(rest.unsupported(verb)),
+        _ => return Err(ApiError::MethodNotAllowed),
     };
     Ok(required)
 }

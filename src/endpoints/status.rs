@@ -173,6 +173,16 @@ mod tests {
         .await;
         assert_eq!(code, StatusCode::GATEWAY_TIMEOUT);
         assert!(headers.get(header::RETRY_AFTER).is_none());
+
+        // A revision not reached yet: client-go retries a 5xx that carries Retry-After.
+        let (code, headers, body) = parts(ApiError::TooLargeResourceVersion {
+            requested: 9,
+            current: 5,
+        })
+        .await;
+        assert_eq!(code, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(headers[header::RETRY_AFTER], "1");
+        assert_eq!(body["details"]["retryAfterSeconds"], 1);
     }
 
     #[test]

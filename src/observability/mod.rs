@@ -10,8 +10,11 @@ pub fn init_logging() {
     // Unit tests log through the harness, which keeps output of passing tests quiet.
     #[cfg(test)]
     let builder = builder.with_test_writer();
+    // Colours only for a person at a terminal: a log file or a collector gets plain text.
     #[cfg(not(test))]
-    let builder = builder.with_writer(std::io::stderr);
+    let builder = builder
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _already_set = builder.try_init();
 }
 

@@ -246,15 +246,39 @@ async fn a_resource_version_in_a_create_body_is_refused() {
     let cms = configmaps(&db);
     let body = json!({"metadata": {"name": "a", "resourceVersion": "5"}});
     let err = cms
-        .create(&ctx(Some("default")), None, body, &WriteOptions::default())
+        .create(
+            &ctx(Some("default")),
+            None,
+            body.clone(),
+            &WriteOptions::default(),
+        )
         .await
         .unwrap_err();
-    assert_eq!(err.code(), 500);
-    assert!(
-        err.to_string()
-            .contains("resourceVersion should not be set on objects to be created")
+    // kube's storage error reaches the client as it is: a 500 without a reason, the bare text.
+    let status = err.to_status();
+    assert_eq!(status.code, Some(500));
+    assert_eq!(status.reason, None);
+    assert_eq!(
+        status.message.as_deref(),
+        Some("resourceVersion should not be set on objects to be created")
     );
+    assert!(status.details.is_none());
     assert!(db.dump().await.is_empty());
+
+    // A dry run never reaches the storage check, and "0" (or no revision at all) is dropped.
+    let dry = WriteOptions {
+        dry_run: true,
+        ..Default::default()
+    };
+    cms.create(&ctx(Some("default")), None, body, &dry)
+        .await
+        .unwrap();
+    assert!(db.dump().await.is_empty());
+    for (name, rv) in [("zero", "0"), ("text", "abc")] {
+        let body = json!({"metadata": {"name": name, "resourceVersion": rv}});
+        let created = create(cms.as_ref(), Some("default"), body).await;
+        assert_ne!(created["metadata"]["resourceVersion"], rv, "{created}");
+    }
 }
 
 #[tokio::test]

@@ -259,6 +259,48 @@ async fn selectors_filter_while_paging() {
     assert_eq!(names(&next.items), vec!["o7"]);
 }
 
+/// A field selector that names the object reads that one key, as kube's store does: one item
+/// (or none) and no continue token, whatever the limit; other terms still filter it, and a name
+/// that is a prefix of others (`a`, `ab`) matches only itself.
+#[tokio::test]
+async fn a_list_narrowed_to_one_name_reads_one_key() {
+    let db = db().await;
+    let cms = configmaps(&db);
+    for (name, tier) in [("a", "db"), ("ab", "web"), ("b", "web"), ("c", "web")] {
+        create(cms.as_ref(), Some("default"), labeled(name, tier)).await;
+    }
+    create(cms.as_ref(), Some("other"), labeled("b", "web")).await;
+    let by_name = |selector: &str, limit: Option<i64>| ListOptions {
+        field_selector: FieldSelector::parse(selector).unwrap(),
+        limit,
+        ..Default::default()
+    };
+    for (selector, want) in [
+        ("metadata.name=b", vec!["b"]),
+        ("metadata.name=a", vec!["a"]),
+        ("metadata.name=aa", vec![]),
+        ("metadata.name=zz", vec![]),
+    ] {
+        let page = list(cms.as_ref(), Some("default"), by_name(selector, Some(1)))
+            .await
+            .unwrap();
+        assert_eq!(names(&page.items), want, "{selector}");
+        assert_eq!(page.continue_token, None, "{selector}");
+        assert_eq!(page.remaining_item_count, None, "{selector}");
+    }
+    let narrowed = ListOptions {
+        label_selector: LabelSelector::parse("tier=db").unwrap(),
+        ..by_name("metadata.name=b", None)
+    };
+    let page = list(cms.as_ref(), Some("default"), narrowed).await.unwrap();
+    assert!(page.items.is_empty());
+    // Across namespaces the key is unknown: every namespace's `b`.
+    let page = list(cms.as_ref(), None, by_name("metadata.name=b", None))
+        .await
+        .unwrap();
+    assert_eq!(names(&page.items), vec!["b", "b"]);
+}
+
 #[tokio::test]
 async fn resource_version_semantics() {
     let db = db().await;

@@ -367,6 +367,14 @@ impl Structurer {
                         .unwrap_or_else(FieldExtensions::default);
                     def.properties.insert(prop.clone(), (ty, field_ext));
                 }
+                def.required = schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
             }
             Class::List(items) => {
                 def.shape = Some(Shape::List);

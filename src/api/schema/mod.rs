@@ -19,6 +19,7 @@
 mod builder;
 mod extensions;
 mod normalize;
+mod omit_empty;
 
 #[cfg(test)]
 mod test_support;
@@ -28,6 +29,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 pub use builder::SchemaModelBuilder;
+pub use omit_empty::omit_empty;
 
 pub mod validate;
 
@@ -99,6 +101,8 @@ struct Definition {
     shape: Option<Shape>,
     /// property → (type name, extensions)
     properties: BTreeMap<String, (String, FieldExtensions)>,
+    /// The properties the schema lists as `required` (Go fields without `omitempty`).
+    required: std::collections::BTreeSet<String>,
     /// element (list) or value (map) type name
     element: Option<String>,
     /// `x-kubernetes-map-type` on the definition itself (atomic structs such as
@@ -187,6 +191,12 @@ impl<'a> TypeRef<'a> {
             },
             ext,
         })
+    }
+
+    /// Whether the object type's schema lists `name` as required: in kube's types, a field
+    /// without `omitempty`, which Go writes even when it is empty.
+    pub fn is_required(&self, name: &str) -> bool {
+        self.def().is_some_and(|d| d.required.contains(name))
     }
 
     /// The property names of an object type (for unknown-field detection and `explain`).

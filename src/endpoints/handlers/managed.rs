@@ -16,7 +16,7 @@ use super::Scope;
 use crate::api::ApiError;
 use crate::api::options::WriteOptions;
 use crate::api::patch::{ManagedFieldsScope, apply, manager_or_user_agent, record_update};
-use crate::api::schema::SchemaModel;
+use crate::api::schema::{SchemaModel, omit_empty};
 
 /// What recording managedFields needs, owned, so that update closures (which may run again
 /// after a conflict) can carry it.
@@ -67,11 +67,16 @@ impl FieldManager {
 
     /// kube's `UpdateNoErrors`: `new` with managedFields recording this write over `live` (`None`
     /// on create). Never fails; an untracked kind's object is returned as it is.
-    pub fn update(&self, live: Option<&Value>, new: Value) -> Value {
-        match self.with_scope(|scope| record_update(live, &new, &self.manager, scope)) {
-            Some(recorded) => recorded,
-            None => new,
-        }
+    ///
+    /// Like kube, which records fields from the decoded object and stores it through Go's
+    /// encoder, the fields are those of `new` without its empty optional lists and maps
+    /// ([`omit_empty`]), and that is also the object returned.
+    pub fn update(&self, live: Option<&Value>, mut new: Value) -> Value {
+        let recorded = self.with_scope(|scope| {
+            omit_empty(scope.ty, &mut new);
+            record_update(live, &new, &self.manager, scope)
+        });
+        recorded.unwrap_or(new)
     }
 
     /// Server-side apply of `config` onto `live` (`None`: the object is created) by the
@@ -90,9 +95,12 @@ impl FieldManager {
                     self.api_version, self.kind
                 ))
             })?;
-        applied
-            .map(|applied| applied.object)
-            .map_err(|e| e.into_api_error())
+        let mut object = applied.map_err(|e| e.into_api_error())?.object;
+        // The configuration's fields are recorded as sent; the object is stored as Go writes it.
+        if let Some(ty) = self.schema.for_kind(&self.group, &self.version, &self.kind) {
+            omit_empty(ty, &mut object);
+        }
+        Ok(object)
     }
 }
 

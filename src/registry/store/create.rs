@@ -1,6 +1,6 @@
 //! Create, as kube's `Store.Create` and `rest.BeforeCreate`.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::Resource as _;
 use rand::Rng;
 use serde_json::Value;
@@ -91,18 +91,6 @@ impl<S: Strategy> Store<S> {
         let value = to_value(&obj)?;
         self.admit(ctx, Operation::Create, &name, Some(&value))
             .await?;
-        if !obj
-            .meta()
-            .resource_version
-            .as_deref()
-            .unwrap_or("")
-            .is_empty()
-        {
-            // kube's storage refuses this after admission, as a plain (500) error.
-            return Err(ApiError::Internal(
-                "resourceVersion should not be set on objects to be created".into(),
-            ));
-        }
         let key = self.object_key(ctx, &name)?;
         if opts.dry_run {
             return match self.storage.get(&key).await {
@@ -112,6 +100,14 @@ impl<S: Strategy> Store<S> {
                 Ok(None) => Ok(value),
                 Err(err) => Err(self.storage_error(err, &name)),
             };
+        }
+        if sets_resource_version(obj.meta()) {
+            // kube's etcd3 store refuses this (a dry run never reaches it) with a plain error,
+            // which its handlers answer as a 500 without a reason or the "Internal error
+            // occurred" prefix: kubectl prints "Error from server: resourceVersion should …".
+            return Err(ApiError::Unknown(
+                "resourceVersion should not be set on objects to be created".into(),
+            ));
         }
         let ttl = self.strategy.ttl(&obj, false);
         let kv = self
@@ -161,4 +157,14 @@ mod tests {
         assert_eq!(long.len(), 63);
         assert_ne!(generate_name("x-"), generate_name("x-"));
     }
+}
+
+/// Whether a create names a resourceVersion kube's storage refuses: one that parses as a
+/// revision other than 0 (`"0"`, and text that is no revision at all, are let through and
+/// dropped, as kube's versioner does).
+fn sets_resource_version(meta: &ObjectMeta) -> bool {
+    meta.resource_version
+        .as_deref()
+        .and_then(|rv| rv.parse::<u64>().ok())
+        .is_some_and(|rv| rv != 0)
 }

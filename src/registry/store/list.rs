@@ -64,9 +64,17 @@ impl<S: Strategy> Store<S> {
             ),
         };
 
+        // kube's Store.List reads only the named object when the field selector pins
+        // `metadata.name` and its key is known: one read, no paging, whatever the limit.
+        let single = self.single_object_key(ctx, opts, token.is_some());
+        let limit = if single.is_some() { None } else { limit };
+        if let Some(key) = &single {
+            start = Some(key.clone());
+        }
+
         let mut items = Vec::new();
         let mut last_key: Option<String> = None;
-        let mut chunk = limit;
+        let mut chunk = if single.is_some() { Some(1) } else { limit };
         let (has_more, remaining) = loop {
             let request = ListRequest {
                 prefix: prefix.clone(),
@@ -102,6 +110,9 @@ impl<S: Strategy> Store<S> {
                     items.push(to_value(&obj)?);
                 }
             }
+            if single.is_some() {
+                break (false, None);
+            }
             let more = resp.more || limit_reached;
             if limit_reached || !resp.more || limit.is_some_and(|l| items.len() >= l) {
                 break (more, resp.remaining);
@@ -131,6 +142,26 @@ impl<S: Strategy> Store<S> {
             }
         }
         Ok(result)
+    }
+
+    /// The key of the one object a list can be narrowed to: its field selector requires a
+    /// `metadata.name` and the namespace is known (or the kind has none). A continued list keeps
+    /// paging as it started.
+    fn single_object_key(
+        &self,
+        ctx: &RequestContext,
+        opts: &ListOptions,
+        continued: bool,
+    ) -> Option<String> {
+        if continued {
+            return None;
+        }
+        let name = opts.field_selector.required_value("metadata.name")?;
+        let namespace_known = ctx.namespace.as_deref().is_some_and(|ns| !ns.is_empty());
+        if self.descriptor.namespaced && !namespace_known {
+            return None;
+        }
+        self.object_key(ctx, name).ok()
     }
 
     /// Storage errors of a list: a compacted revision is 410 (with a fresh token continuing at the

@@ -6,6 +6,7 @@ pub mod audit_id;
 pub mod authentication;
 pub mod authorization;
 pub mod body_limit;
+pub mod cache_control;
 pub mod max_in_flight;
 pub mod panic_recovery;
 pub mod request_info;
@@ -25,6 +26,7 @@ use audit_id::audit_id_layer;
 use authentication::AuthenticateLayer;
 use authorization::AuthorizeLayer;
 use body_limit::BodyLimitLayer;
+use cache_control::cache_control_layer;
 use max_in_flight::MaxInFlightLayer;
 use panic_recovery::panic_recovery_layer;
 use request_info::ResolveRequestInfoLayer;
@@ -63,6 +65,8 @@ where
         .layer(panic_recovery_layer())
         // Parsed once; everything below reads RequestInfo from the extensions.
         .layer(ResolveRequestInfoLayer)
+        // Outside everything that may answer early (401, 429, 504), so those are not cached either.
+        .layer(cache_control_layer())
         // Needs RequestInfo (is it a watch?); wraps the body whatever the filters below answer.
         .layer(WatchTerminationLayer::new(
             config.lifecycle().draining.clone(),

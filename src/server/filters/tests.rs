@@ -40,6 +40,7 @@ fn filters_are_in_kube_order_outermost_first() {
         "PropagateRequestId",
         "CatchPanic",
         "ResolveRequestInfo",
+        "SetResponseHeader",
         "WatchTermination",
         "RequestTimeout",
         "Authenticate",
@@ -98,6 +99,7 @@ async fn anonymous_oversized_bodies_are_401_not_413() {
     let (status, headers, _) = call(chain, req).await;
     assert_eq!(status, 401);
     assert!(headers.contains_key("audit-id"));
+    assert_eq!(headers["cache-control"], "no-cache, private");
 }
 
 #[tokio::test]

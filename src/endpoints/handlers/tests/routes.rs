@@ -231,15 +231,16 @@ async fn verbs_the_resource_lacks_are_405() {
             "pods",
         ),
     ];
-    for (method, path, body, verb, plural) in cases {
+    // No route takes these methods there: kube's generic 405, with empty details.
+    for (method, path, body, _verb, _plural) in cases {
         let (code, body) = call(&s.router, request(method, path, body)).await;
         assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         let message = assert_status(&body, 405, "MethodNotAllowed");
         assert_eq!(
             message,
-            format!("{verb} is not supported on resources of kind \"{plural}\"")
+            "the server does not allow this method on the requested resource"
         );
-        assert_eq!(body["details"]["kind"], plural);
+        assert_eq!(body["details"], serde_json::json!({}), "{method} {path}");
     }
 }
 

@@ -148,6 +148,10 @@ macro_rules! default_container_fields {
         if let Some(lifecycle) = c.lifecycle.as_mut() {
             default_lifecycle(lifecycle);
         }
+        // Not a defaulter in kube, but the same effect: `resources` is a struct, not a pointer,
+        // in Go's Container, so kube writes `resources: {}` for every container that has none.
+        c.resources
+            .get_or_insert_with(ResourceRequirements::default);
     }};
 }
 
@@ -357,6 +361,7 @@ mod tests {
             json!({
                 "containers": [{
                     "name": "c", "image": "nginx", "imagePullPolicy": "Always",
+                    "resources": {},
                     "terminationMessagePath": "/dev/termination-log",
                     "terminationMessagePolicy": "File"
                 }],
@@ -367,6 +372,23 @@ mod tests {
                 "securityContext": {},
                 "terminationGracePeriodSeconds": 30
             })
+        );
+    }
+
+    #[test]
+    fn every_kind_of_container_has_resources_as_go_writes_them() {
+        let mut s = spec(json!({
+            "initContainers": [{"name": "i", "image": "busybox"}],
+            "containers": [{"name": "c", "image": "nginx", "resources": {"limits": {"cpu": "1"}}}],
+            "ephemeralContainers": [{"name": "e", "image": "busybox"}]
+        }));
+        default_pod_spec(&mut s);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["initContainers"][0]["resources"], json!({}));
+        assert_eq!(v["ephemeralContainers"][0]["resources"], json!({}));
+        assert_eq!(
+            v["containers"][0]["resources"],
+            json!({"limits": {"cpu": "1"}, "requests": {"cpu": "1"}})
         );
     }
 
