@@ -17,11 +17,12 @@ if ! command -v protoc >/dev/null 2>&1; then
 fi
 command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required on PATH for the integration tests" >&2; exit 1; }
 
-# Real components the tests start, built once per pinned version (the informer: our client-go
-# program for tests/clients_informer.rs).
+# Real components the tests start, built once per pinned version (the informer and clientgo:
+# our client-go programs for tests/clients_informer.rs and tests/clients_go.rs).
 CAPSTAN_ETCD=$(scripts/tools.sh etcd)
 CAPSTAN_INFORMER=$(scripts/tools.sh informer)
-export CAPSTAN_ETCD CAPSTAN_INFORMER
+CAPSTAN_CLIENTGO=$(scripts/tools.sh clientgo)
+export CAPSTAN_ETCD CAPSTAN_INFORMER CAPSTAN_CLIENTGO
 
 cargo fmt --all -- --check
 cargo build --features etcd --all-targets

@@ -4,10 +4,13 @@
 #
 #   scripts/tools.sh etcd            -> .cache/tools/etcd-v3.6.16/etcd
 #   scripts/tools.sh informer        -> .cache/tools/informer-v0.37.2-<source hash>/informer
+#   scripts/tools.sh clientgo        -> .cache/tools/clientgo-v0.37.2-<source hash>/clientgo
 #
 # Each tool has its own Go module under tools/<name>/ (go.mod + go.sum pin every dependency);
 # etcd's own go.mod has `replace` lines, so it cannot simply be `go install`ed. The informer is
-# our own client-go program (tools/informer/main.go) that the client acceptance tests run.
+# our own client-go program (tools/informer/main.go) that the client acceptance tests run;
+# clientgo (tools/clientgo) runs client-go scenarios (typed, dynamic, metadata and discovery
+# clients, selector informers, relisting after 410, namespace deletion) for tests/clients_go.rs.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +20,7 @@ cache="${CAPSTAN_TOOLS_CACHE:-$root/.cache/tools}"
 package_of() {
   case "$1" in
     etcd) echo "go.etcd.io/etcd/server/v3" ;;
-    informer) echo "." ;;
+    informer | clientgo) echo "." ;;
     *) echo "unknown tool: $1" >&2; return 1 ;;
   esac
 }
@@ -25,7 +28,7 @@ package_of() {
 # name -> the package whose pinned module version names the build (the built package by default)
 pinned_package_of() {
   case "$1" in
-    informer) echo "k8s.io/client-go/tools/cache" ;;
+    informer | clientgo) echo "k8s.io/client-go/tools/cache" ;;
     *) package_of "$1" ;;
   esac
 }
