@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	policyv1beta1 "k8s.io/api/policy/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -203,6 +204,16 @@ func pods(p *probe, cs kubernetes.Interface) {
 	}
 	err = podsc.EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "missing", Namespace: ns}})
 	p.expect("pods/evict-missing", apierrors.IsNotFound(err), "want NotFound, got %v", err)
+
+	// The deprecated policy/v1beta1 Eviction (client-go's Evict and EvictV1beta1) is still taken.
+	_, err = podsc.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pod3"}, Spec: podSpec()}, metav1.CreateOptions{})
+	if p.noErr("pods/create-third", err) {
+		err = podsc.EvictV1beta1(ctx, &policyv1beta1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "pod3", Namespace: ns}})
+		if p.noErr("pods/evict-v1beta1", err) {
+			_, err = podsc.Get(ctx, "pod3", metav1.GetOptions{})
+			p.expect("pods/evict-v1beta1-deleted", apierrors.IsNotFound(err), "want NotFound, got %v", err)
+		}
+	}
 
 	// Unscheduled pods go at once on delete (no kubelet to wait for).
 	_, err = podsc.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pod2"}, Spec: podSpec()}, metav1.CreateOptions{})
