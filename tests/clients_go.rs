@@ -12,6 +12,10 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use support::capstan::{Capstan, Start, tail};
 
+/// client-go's watch-list consistency check: after each watch-list it lists at the same
+/// resourceVersion and panics unless both gave identical objects.
+const DETECTOR: (&str, &str) = ("KUBE_WATCHLIST_INCONSISTENCY_DETECTOR", "true");
+
 /// Runs `scenario` in `namespace` with `env`, and fails with every failed check (and what the
 /// program and the server said) unless all passed. Returns the program's lines.
 fn run(c: &Capstan, scenario: &str, namespace: &str, env: &[(&str, &str)]) -> Vec<Value> {
@@ -65,7 +69,7 @@ fn retry_on_conflict_lands_every_concurrent_increment() {
 #[test]
 fn dynamic_and_metadata_clients_in_both_groups_and_versions() {
     let c = Capstan::start();
-    run(&c, "dynamic", "dynamic", &[]);
+    run(&c, "dynamic", "dynamic", &[DETECTOR]);
 }
 
 #[test]
@@ -77,7 +81,7 @@ fn discovery_client_and_rest_mappers() {
 #[test]
 fn informers_with_label_and_field_selectors_follow_objects_in_and_out() {
     let c = Capstan::start();
-    run(&c, "selectors", "selectors", &[]);
+    run(&c, "selectors", "selectors", &[DETECTOR]);
 }
 
 #[test]
@@ -131,10 +135,5 @@ fn bookmarks_progress_with_the_store() {
 #[test]
 fn typed_watch_lists_match_a_list_at_the_same_resource_version() {
     let c = Capstan::start();
-    run(
-        &c,
-        "consistency",
-        "consistency",
-        &[("KUBE_WATCHLIST_INCONSISTENCY_DETECTOR", "true")],
-    );
+    run(&c, "consistency", "consistency", &[DETECTOR]);
 }

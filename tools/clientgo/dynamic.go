@@ -147,6 +147,42 @@ func dynamicClients(p *probe) {
 		}), "still there")
 	}
 
+	// Server-side apply through the dynamic client, in each version; then the metadata client's
+	// DeleteCollection, as the namespace controller empties a namespace.
+	for _, r := range podResources() {
+		gv := r.gvr.GroupVersion().String()
+		client := dyn.Resource(r.gvr).Namespace(ns)
+		name := "applied-" + r.gvr.Version
+		cfg := unstructuredPod(r.gvr, name, map[string]any{"sweep": "yes"})
+		_ = unstructured.SetNestedField(cfg.Object, "node-b", "spec", r.nodeField)
+		applied, err := client.Apply(ctx, name, cfg, metav1.ApplyOptions{FieldManager: "clientgo-" + r.gvr.Version})
+		if p.noErr(gv+"/dynamic-apply", err) {
+			node, _, _ := unstructured.NestedString(applied.Object, "spec", r.nodeField)
+			managers := []string{}
+			for _, m := range applied.GetManagedFields() {
+				managers = append(managers, m.Manager+"@"+m.APIVersion)
+			}
+			p.expect(gv+"/dynamic-apply-result", node == "node-b" && applied.GetAPIVersion() == gv, "node %q apiVersion %s", node, applied.GetAPIVersion())
+			p.expect(gv+"/dynamic-apply-managed", contains(managers, "clientgo-"+r.gvr.Version+"@"+gv), "managedFields %v", managers)
+		}
+		// Applying the same configuration again changes nothing.
+		again, err := client.Apply(ctx, name, cfg, metav1.ApplyOptions{FieldManager: "clientgo-" + r.gvr.Version})
+		if p.noErr(gv+"/dynamic-apply-again", err) && applied != nil {
+			p.expect(gv+"/dynamic-apply-idempotent", again.GetResourceVersion() == applied.GetResourceVersion(), "resourceVersion %s then %s", applied.GetResourceVersion(), again.GetResourceVersion())
+		}
+	}
+	for _, r := range podResources() {
+		gv := r.gvr.GroupVersion().String()
+		mc := meta.Resource(r.gvr).Namespace(ns)
+		err := mc.DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}, metav1.ListOptions{LabelSelector: "sweep=yes"})
+		if p.noErr(gv+"/metadata-delete-collection", err) {
+			left, err := mc.List(ctx, metav1.ListOptions{LabelSelector: "sweep=yes"})
+			if p.noErr(gv+"/metadata-list-after-delete-collection", err) {
+				p.expect(gv+"/metadata-delete-collection-emptied", len(left.Items) == 0, "%d left", len(left.Items))
+			}
+		}
+	}
+
 	// Paging with limit and continue through the dynamic client.
 	for i := 0; i < 5; i++ {
 		_, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{GenerateName: "page-", Labels: map[string]string{"page": "yes"}}}, metav1.CreateOptions{})
