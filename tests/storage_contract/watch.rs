@@ -198,7 +198,7 @@ pub async fn watch_progress_follows_other_keys(s: SharedStorage) {
                     "progress {revision} before the change at {}",
                     mine.mod_revision
                 );
-                if revision > mine.mod_revision {
+                if revision >= busiest {
                     break;
                 }
             }
