@@ -137,3 +137,65 @@ fn typed_watch_lists_match_a_list_at_the_same_resource_version() {
     let c = Capstan::start();
     run(&c, "consistency", "consistency", &[DETECTOR]);
 }
+
+/// `kubectl wait --for=condition=PodScheduled` (a watch on one pod by field selector) returns
+/// once a binding lands, for core and capstan.dev pods.
+#[tokio::test]
+async fn kubectl_wait_sees_pod_scheduled_after_a_binding() {
+    let c = std::sync::Arc::new(tokio::task::spawn_blocking(Capstan::start).await.unwrap());
+    c.kubectl_ok(&["run", "core", "--image=busybox"]);
+    c.kubectl_stdin_ok(
+        &["create", "-f", "-"],
+        "apiVersion: capstan.dev/v1\nkind: Pod\nmetadata: {name: ours}\nspec: {containers: [{name: c, image: busybox}]}\n",
+    );
+    for (resource, api_version, binding_path) in [
+        (
+            "pod/core",
+            "v1",
+            "/api/v1/namespaces/default/pods/core/binding",
+        ),
+        (
+            "pods.capstan.dev/ours",
+            "capstan.dev/v1",
+            "/apis/capstan.dev/v1/namespaces/default/pods/ours/binding",
+        ),
+    ] {
+        let waiter = {
+            let c = c.clone();
+            let resource = resource.to_string();
+            std::thread::spawn(move || {
+                c.kubectl(&[
+                    "wait",
+                    "--for=condition=PodScheduled",
+                    &resource,
+                    "--timeout=30s",
+                ])
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let name = resource.rsplit('/').next().unwrap();
+        let binding = serde_json::json!({
+            "apiVersion": api_version, "kind": "Binding",
+            "metadata": {"name": name},
+            "target": {"kind": "Node", "name": "node-1"},
+        });
+        let (code, body) = c
+            .raw(
+                "POST",
+                binding_path,
+                Some("application/json"),
+                binding.to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(code, 201, "{body}");
+        let out = tokio::task::spawn_blocking(move || waiter.join().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kubectl wait on {resource}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("condition met"));
+    }
+}
