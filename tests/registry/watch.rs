@@ -331,8 +331,8 @@ async fn bookmarks_of_a_quiet_watch_follow_other_changes() {
     let start = db.revision().await;
     let opts = ListOptions {
         allow_watch_bookmarks: true,
-        // a bookmark goes out two seconds before the deadline, here after two seconds
-        timeout_seconds: Some(4),
+        // a bookmark goes out two seconds before the deadline, here after three seconds
+        timeout_seconds: Some(5),
         ..from(Some(&start.to_string()))
     };
     let mut events = cms.watch(&ctx(Some("quiet")), &opts).await.unwrap();
