@@ -18,13 +18,14 @@ fi
 command -v kubectl >/dev/null 2>&1 || { echo "kubectl is required on PATH for the integration tests" >&2; exit 1; }
 command -v python3 >/dev/null 2>&1 || { echo "python3 (with venv) is required for the Python client test" >&2; exit 1; }
 
-# Real components the tests start, built once per pinned version (the informer: our client-go
-# program for tests/clients_informer.rs; python-client: a venv with the official Python client
-# for tests/clients_python.rs).
+# Real components the tests start, built once per pinned version (the informer and clientgo:
+# our client-go programs for tests/clients_informer.rs and tests/clients_go.rs; python-client: a
+# venv with the official Python client for tests/clients_python.rs).
 CAPSTAN_ETCD=$(scripts/tools.sh etcd)
 CAPSTAN_INFORMER=$(scripts/tools.sh informer)
+CAPSTAN_CLIENTGO=$(scripts/tools.sh clientgo)
 CAPSTAN_PYTHON_CLIENT=$(scripts/tools.sh python-client)
-export CAPSTAN_ETCD CAPSTAN_INFORMER CAPSTAN_PYTHON_CLIENT
+export CAPSTAN_ETCD CAPSTAN_INFORMER CAPSTAN_CLIENTGO CAPSTAN_PYTHON_CLIENT
 
 cargo fmt --all -- --check
 cargo build --features etcd --all-targets

@@ -5,11 +5,14 @@
 #   scripts/tools.sh etcd            -> .cache/tools/etcd-v3.6.16/etcd
 #   scripts/tools.sh informer        -> .cache/tools/informer-v0.37.2-<source hash>/informer
 #   scripts/tools.sh kube-apiserver  -> .cache/tools/kube-apiserver-v1.37.2/kube-apiserver
+#   scripts/tools.sh clientgo        -> .cache/tools/clientgo-v0.37.2-<source hash>/clientgo
 #   scripts/tools.sh python-client   -> .cache/tools/python-client-<requirements hash>/venv/bin/python
 #
 # Each tool has its own Go module under tools/<name>/ (go.mod + go.sum pin every dependency);
 # etcd's own go.mod has `replace` lines, so it cannot simply be `go install`ed. The informer is
-# our own client-go program (tools/informer/main.go) that the client acceptance tests run.
+# our own client-go program (tools/informer/main.go) that the client acceptance tests run;
+# clientgo (tools/clientgo) runs client-go scenarios (typed, dynamic, metadata and discovery
+# clients, selector informers, relisting after 410, namespace deletion) for tests/clients_go.rs.
 # python-client is a virtualenv with the official Kubernetes Python client from PyPI, every
 # package pinned in tools/python-client/requirements.txt; it prints the venv's interpreter.
 set -euo pipefail
@@ -21,7 +24,7 @@ cache="${CAPSTAN_TOOLS_CACHE:-$root/.cache/tools}"
 package_of() {
   case "$1" in
     etcd) echo "go.etcd.io/etcd/server/v3" ;;
-    informer) echo "." ;;
+    informer | clientgo) echo "." ;;
     # Built only on demand (the benchmark, aggregation tests): a few minutes on 2 cores.
     kube-apiserver) echo "k8s.io/kubernetes/cmd/kube-apiserver" ;;
     *) echo "unknown tool: $1" >&2; return 1 ;;
@@ -31,7 +34,7 @@ package_of() {
 # name -> the package whose pinned module version names the build (the built package by default)
 pinned_package_of() {
   case "$1" in
-    informer) echo "k8s.io/client-go/tools/cache" ;;
+    informer | clientgo) echo "k8s.io/client-go/tools/cache" ;;
     *) package_of "$1" ;;
   esac
 }

@@ -156,3 +156,69 @@ async fn protobuf_update_binding_and_delete_options() {
     assert_eq!(code, 415, "{body}");
     assert_eq!(body["reason"], "UnsupportedMediaType");
 }
+
+/// A protobuf message's length-delimited field: tag, one-byte length, bytes.
+fn field(number: u8, bytes: &[u8]) -> Vec<u8> {
+    assert!(bytes.len() < 128);
+    let mut out = vec![(number << 3) | 2, bytes.len() as u8];
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// client-go's deprecated `Pods().Evict` / `EvictV1beta1` send a policy/v1beta1 Eviction, whose
+/// message is v1's under another apiVersion; kube's eviction subresource takes it, in JSON and in
+/// protobuf (which Capstan's descriptor set has no v1beta1 policy messages for).
+#[tokio::test]
+async fn policy_v1beta1_evictions_are_taken_in_json_and_protobuf() {
+    let c = Capstan::start();
+    c.kubectl_ok(&["run", "json", "--image=nginx"]);
+    c.kubectl_ok(&["run", "proto", "--image=nginx"]);
+
+    let json_body = json!({"apiVersion": "policy/v1beta1", "kind": "Eviction",
+                           "metadata": {"name": "json", "namespace": "default"}});
+    let (code, body) = c
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/pods/json/eviction",
+            Some("application/json"),
+            json_body.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+
+    let type_meta = [field(1, b"policy/v1beta1"), field(2, b"Eviction")].concat();
+    let eviction = field(1, &field(1, b"proto"));
+    let mut pb = b"k8s\0".to_vec();
+    pb.extend([field(1, &type_meta), field(2, &eviction)].concat());
+    let (code, body) = c
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/pods/proto/eviction",
+            PROTOBUF,
+            pb,
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    for pod in ["json", "proto"] {
+        let (code, _) = c
+            .raw(
+                "GET",
+                &format!("/api/v1/namespaces/default/pods/{pod}"),
+                None,
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(code, 404, "{pod} was evicted (unscheduled pods go at once)");
+    }
+
+    // Other endpoints still take their own version only.
+    let (code, body) = c
+        .raw(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            Some("application/json"),
+            br#"{"apiVersion":"v1beta1","kind":"ConfigMap","metadata":{"name":"x"}}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(code, 400, "{body}");
+}

@@ -109,6 +109,7 @@ contract_tests!(
     ttl_deletes_a_key_a_ttl_after_its_last_write,
     a_write_without_ttl_makes_a_key_permanent,
     expired_keys_can_be_created_again,
+    watch_progress_follows_other_keys,
 );
 
 fn req(

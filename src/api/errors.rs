@@ -84,6 +84,15 @@ pub enum ApiError {
         name: String,
         reason: String,
     },
+    /// 403 for a create in a namespace being deleted (NamespaceLifecycle admission). Its
+    /// `NamespaceTerminating` cause is how client-go's event recorder and controllers recognise
+    /// the refusal and stop retrying, so it is a variant of its own rather than a `Forbidden`.
+    #[error("{}", forbidden_message(resource, name, &terminating_reason(namespace)))]
+    NamespaceTerminating {
+        resource: GroupResource,
+        name: String,
+        namespace: String,
+    },
     /// 403 from the authorizer, whose message names the user and verb.
     #[error("{0}")]
     ForbiddenMessage(String),
@@ -199,6 +208,11 @@ fn forbidden_message(resource: &GroupResource, name: &str, reason: &str) -> Stri
     }
 }
 
+/// NamespaceLifecycle's reason for refusing a create in a terminating namespace.
+fn terminating_reason(namespace: &str) -> String {
+    format!("unable to create new content in namespace {namespace} because it is being terminated")
+}
+
 /// kube's `utilerrors.Aggregate` text: one error alone, or `[a, b]`.
 fn aggregate(causes: &[FieldError]) -> String {
     match causes {
@@ -239,7 +253,9 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => 400,
             Self::Unauthorized => 401,
-            Self::Forbidden { .. } | Self::ForbiddenMessage(_) => 403,
+            Self::Forbidden { .. }
+            | Self::NamespaceTerminating { .. }
+            | Self::ForbiddenMessage(_) => 403,
             Self::NotFound { .. } | Self::NotFoundPath => 404,
             Self::MethodNotSupported { .. } | Self::MethodNotAllowed => 405,
             Self::NotAcceptable(_) => 406,
@@ -260,7 +276,9 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "BadRequest",
             Self::Unauthorized => "Unauthorized",
-            Self::Forbidden { .. } | Self::ForbiddenMessage(_) => "Forbidden",
+            Self::Forbidden { .. }
+            | Self::NamespaceTerminating { .. }
+            | Self::ForbiddenMessage(_) => "Forbidden",
             Self::NotFound { .. } | Self::NotFoundPath => "NotFound",
             Self::MethodNotSupported { .. } | Self::MethodNotAllowed => "MethodNotAllowed",
             Self::NotAcceptable(_) => "NotAcceptable",
@@ -301,6 +319,18 @@ impl ApiError {
             | Self::AlreadyExists { resource, name }
             | Self::Conflict { resource, name, .. }
             | Self::Forbidden { resource, name, .. } => Some(resource_details(resource, name)),
+            Self::NamespaceTerminating {
+                resource,
+                name,
+                namespace,
+            } => Some(StatusDetails {
+                causes: Some(vec![StatusCause {
+                    reason: Some("NamespaceTerminating".into()),
+                    message: Some(format!("namespace {namespace} is being terminated")),
+                    field: Some("metadata.namespace".into()),
+                }]),
+                ..resource_details(resource, name)
+            }),
             Self::MethodNotSupported { resource, .. } => Some(resource_details(resource, "")),
             // kube's generic answers for paths and methods it has no route for carry `details: {}`.
             Self::NotFoundPath | Self::MethodNotAllowed => Some(StatusDetails::default()),

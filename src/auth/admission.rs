@@ -127,12 +127,10 @@ impl Admit for NamespaceLifecycle {
         };
         let phase = ns.status.as_ref().and_then(|s| s.phase.as_deref());
         if phase == Some(TERMINATING) {
-            return Err(ApiError::Forbidden {
+            return Err(ApiError::NamespaceTerminating {
                 resource: GroupResource::new(req.group, req.resource),
                 name: req.name.to_string(),
-                reason: format!(
-                    "unable to create new content in namespace {namespace} because it is being terminated"
-                ),
+                namespace: namespace.to_string(),
             });
         }
         Ok(())

@@ -95,6 +95,20 @@ async fn create_in_a_terminating_namespace_is_forbidden() {
         err.to_string(),
         "configmaps \"cm\" is forbidden: unable to create new content in namespace dying because it is being terminated"
     );
+    // client-go's event recorder and controllers look for this cause to stop retrying.
+    let details = err.to_status().details.unwrap();
+    assert_eq!(
+        (details.kind.as_deref(), details.name.as_deref()),
+        (Some("configmaps"), Some("cm"))
+    );
+    let causes = details.causes.unwrap();
+    assert_eq!(causes.len(), 1);
+    assert_eq!(causes[0].reason.as_deref(), Some("NamespaceTerminating"));
+    assert_eq!(
+        causes[0].message.as_deref(),
+        Some("namespace dying is being terminated")
+    );
+    assert_eq!(causes[0].field.as_deref(), Some("metadata.namespace"));
     lifecycle
         .admit(&request(
             Operation::Create,

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::api::ApiError;
 use crate::api::table::IncludeObject;
+use crate::endpoints::handlers::accepts_protobuf;
 use crate::endpoints::negotiation::{Conversion, Format, OutputMedia};
 use crate::endpoints::query::QueryParams;
 use crate::endpoints::request_info::parse_go_bool;
@@ -89,7 +90,10 @@ impl Writer {
                     kind: descriptor.list_kind(),
                     api_version: descriptor.api_version(),
                     metadata: table::list_meta(&list),
-                    items: &list.items,
+                    items: ListItems {
+                        items: &list.items,
+                        type_meta: !accepts_protobuf(descriptor),
+                    },
                 };
                 self.encode(code, &envelope)
             }
@@ -134,7 +138,50 @@ struct ListEnvelope<'a> {
     #[serde(rename = "apiVersion")]
     api_version: String,
     metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta,
+    items: ListItems<'a>,
+}
+
+/// A list's items. kube writes the items of a built-in kind's list without `kind` and
+/// `apiVersion` (its typed lists hold items whose TypeMeta is empty), while custom resources'
+/// items keep theirs. Clients see the difference: a typed client-go list then differs from the
+/// same objects read by a watch, which client-go's watch-list consistency check reports.
+struct ListItems<'a> {
     items: &'a [Value],
+    /// Whether each item keeps `kind` and `apiVersion`.
+    type_meta: bool,
+}
+
+impl Serialize for ListItems<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+
+        /// One item without its TypeMeta, written without copying it.
+        struct Untyped<'a>(&'a serde_json::Map<String, Value>);
+        impl Serialize for Untyped<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let fields = self
+                    .0
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "kind" && k.as_str() != "apiVersion");
+                let mut map = serializer.serialize_map(None)?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+
+        let mut seq = serializer.serialize_seq(Some(self.items.len()))?;
+        for item in self.items {
+            match item {
+                Value::Object(fields) if !self.type_meta => {
+                    seq.serialize_element(&Untyped(fields))?
+                }
+                other => seq.serialize_element(other)?,
+            }
+        }
+        seq.end()
+    }
 }
 
 /// kube's `isPrettyPrint`: `?pretty=` as Go's `ParseBool` reads it, else human user agents.
@@ -226,6 +273,51 @@ mod tests {
             std::str::from_utf8(&bytes).unwrap(),
             r#"{"kind":"WidgetList","apiVersion":"capstan.dev/v1","metadata":{"resourceVersion":"3"},"items":[]}"#
         );
+    }
+
+    #[tokio::test]
+    async fn built_in_list_items_have_no_type_meta() {
+        struct Pods(ResourceDescriptor);
+        #[async_trait::async_trait]
+        impl Rest for Pods {
+            fn descriptor(&self) -> &ResourceDescriptor {
+                &self.0
+            }
+            fn verbs(&self) -> BTreeSet<crate::registry::Verb> {
+                BTreeSet::new()
+            }
+        }
+        let pods = Pods(ResourceDescriptor {
+            version: "v1".into(),
+            kind: "Pod".into(),
+            plural: "pods".into(),
+            ..Default::default()
+        });
+        let page = || ListResult {
+            resource_version: "3".into(),
+            items: vec![json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "a"}})],
+            ..Default::default()
+        };
+        let (_, _, bytes) = body(
+            writer(Conversion::None)
+                .list(&pods, StatusCode::OK, page())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"3"},"items":[{"metadata":{"name":"a"}}]}"#
+        );
+        // Custom-resource-like kinds keep them, as kube's custom resources do.
+        let (_, _, bytes) = body(
+            writer(Conversion::None)
+                .list(&widgets(), StatusCode::OK, page())
+                .unwrap(),
+        )
+        .await;
+        let list: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(list["items"][0]["kind"], "Pod");
+        assert_eq!(list["items"][0]["apiVersion"], "v1");
     }
 
     #[tokio::test]

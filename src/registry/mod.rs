@@ -146,6 +146,14 @@ pub trait Rest: Send + Sync {
         Ok(object)
     }
 
+    /// Whether a body may name `api_version` (kube's `AcceptsGroupVersion` delegate): the
+    /// endpoint's own apiVersion by default; an endpoint whose kind has other versions that
+    /// differ only in `apiVersion` (policy/v1beta1 Evictions on `pods/eviction`) takes those too,
+    /// and the handler rewrites the body to the endpoint's apiVersion.
+    fn accepts_api_version(&self, api_version: &str) -> bool {
+        api_version == self.descriptor().api_version()
+    }
+
     /// Field paths this endpoint's strategy resets on every write, so no field manager may own
     /// them (kube's `ResetFieldsStrategy`): `status` on pods, `spec` on `pods/status`.
     fn reset_fields(&self) -> &'static [&'static [&'static str]] {

@@ -113,6 +113,21 @@ impl WatchEvent {
 /// or with another error if the backend fails; otherwise it runs until dropped.
 pub type WatchStream = BoxStream<'static, Result<WatchEvent, StorageError>>;
 
+/// One item of a watch that also reports progress ([`Storage::watch_progress`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchItem {
+    /// A change to the watched keys, as [`Storage::watch`] gives it.
+    Event(WatchEvent),
+    /// Every change to the watched keys up to this revision has been delivered, though the
+    /// store moved on through other keys (etcd's progress notification). Watch bookmarks carry
+    /// it, so that a client of a quiet resource resumes from a recent revision rather than one
+    /// compaction may have removed.
+    Progress(Revision),
+}
+
+/// The stream [`Storage::watch_progress`] returns; it ends as a [`WatchStream`] does.
+pub type ProgressStream = BoxStream<'static, Result<WatchItem, StorageError>>;
+
 /// Storage failures; the registry adds resource and name and turns them into `ApiError`s.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StorageError {
@@ -220,6 +235,15 @@ pub trait Storage: Send + Sync + 'static {
     /// `after`. `after` older than the compacted revision gives [`StorageError::Compacted`],
     /// either at once or as the stream's first item.
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream>;
+
+    /// [`Storage::watch`], with [`WatchItem::Progress`] items now and then (a few seconds apart
+    /// at most while other keys change). A backend that cannot tell reports no progress, which
+    /// is the default.
+    async fn watch_progress(&self, key_or_prefix: &str, after: Revision) -> Result<ProgressStream> {
+        use futures::StreamExt;
+        let events = self.watch(key_or_prefix, after).await?;
+        Ok(events.map(|e| e.map(WatchItem::Event)).boxed())
+    }
 
     /// The store's current revision.
     async fn current_revision(&self) -> Result<Revision>;

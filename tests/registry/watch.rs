@@ -320,3 +320,28 @@ async fn periodic_bookmarks_carry_the_newest_revision_even_of_filtered_changes()
         panic!("unexpected event {event:?}");
     }
 }
+
+/// A watch of a quiet namespace still follows the store: its bookmarks carry the revision the
+/// store reached through other keys (as kube's, which etcd's progress notifications move on), so
+/// a client resuming from one is not sent back to a compacted revision.
+#[tokio::test]
+async fn bookmarks_of_a_quiet_watch_follow_other_changes() {
+    let db = db().await;
+    let cms = configmaps(&db);
+    let start = db.revision().await;
+    let opts = ListOptions {
+        allow_watch_bookmarks: true,
+        // a bookmark goes out two seconds before the deadline, here after three seconds
+        timeout_seconds: Some(5),
+        ..from(Some(&start.to_string()))
+    };
+    let mut events = cms.watch(&ctx(Some("quiet")), &opts).await.unwrap();
+    for name in ["a", "b", "c"] {
+        create(cms.as_ref(), Some("default"), configmap(name, json!({}))).await;
+    }
+    let busy = db.revision().await;
+    assert!(busy > start);
+    let bookmark = next(&mut events).await;
+    assert!(matches!(bookmark, WatchEvent::Bookmark(_)), "{bookmark:?}");
+    assert_eq!(rv(object(&bookmark)), busy);
+}

@@ -164,3 +164,48 @@ pub async fn watch_of_a_single_key(s: SharedStorage) {
     );
     assert_quiet(&mut watch).await;
 }
+
+/// A watch with progress hands out its own changes first and then reports how far the store
+/// went through other keys, without ever reporting past a change it has not delivered.
+pub async fn watch_progress_follows_other_keys(s: SharedStorage) {
+    use capstan::storage::WatchItem;
+    use futures::StreamExt;
+
+    let start = s.current_revision().await.unwrap();
+    let mut watch = s.watch_progress("/t/quiet/", start).await.unwrap();
+    let mine = s.create("/t/quiet/a", b"x".to_vec()).await.unwrap();
+    // Other keys change; then the store is quiet: the last of them is reported all the same.
+    for i in 0..5u8 {
+        s.create(&format!("/t/busy/{i}"), vec![i]).await.unwrap();
+    }
+    let busiest = s.current_revision().await.unwrap();
+    let mut seen_mine = false;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let item = tokio::time::timeout_at(deadline, watch.next())
+            .await
+            .expect("a progress report within 20 s")
+            .expect("the watch goes on")
+            .expect("no error");
+        match item {
+            WatchItem::Event(event) => {
+                assert_eq!(event.revision(), mine.mod_revision, "{event:?}");
+                seen_mine = true;
+            }
+            WatchItem::Progress(revision) => {
+                assert!(
+                    seen_mine,
+                    "progress {revision} before the change at {}",
+                    mine.mod_revision
+                );
+                if revision >= busiest {
+                    break;
+                }
+            }
+        }
+    }
+    // The plain watch stays silent about other keys.
+    let mut plain = s.watch("/t/quiet/", mine.mod_revision).await.unwrap();
+    s.create("/t/busy/z", b"z".to_vec()).await.unwrap();
+    super::assert_quiet(&mut plain).await;
+}

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::managed::FieldManager;
 use super::{
-    Scope, accepts_protobuf, check_type, decode_object, ensure_namespace, fields, read_body,
+    Scope, accepts_protobuf, check_body_type, decode_object, ensure_namespace, fields, read_body,
     wipe_system_fields,
 };
 use crate::api::ApiError;
@@ -28,9 +28,8 @@ pub async fn create(scope: &Scope, body: Body) -> Result<Response, ApiError> {
     let format = negotiate_input(scope.content_type(), accepts_protobuf(scope.descriptor()))?;
     let bytes = read_body(body).await?;
     let opts = query::write_options(&scope.query, WriteKind::Create)?;
-    let descriptor = scope.descriptor();
-    let mut object = decode_object(&bytes, format, descriptor)?;
-    check_type(&mut object, descriptor)?;
+    let mut object = decode_object(&bytes, format, scope.rest.as_ref())?;
+    check_body_type(&mut object, scope.rest.as_ref())?;
     fields::check_body(scope, &opts, format, &bytes, &object)?;
     wipe_system_fields(&mut object);
     ensure_namespace(&mut object, scope.expected_namespace())?;

@@ -156,13 +156,10 @@ pub fn accepts_protobuf(descriptor: &ResourceDescriptor) -> bool {
     protobuf::has_kind(&descriptor.api_version(), &descriptor.kind)
 }
 
-/// Decodes a JSON, YAML or protobuf body for the endpoint `descriptor` serves; anything but an
-/// object is 400.
-pub fn decode_object(
-    bytes: &[u8],
-    format: BodyFormat,
-    descriptor: &ResourceDescriptor,
-) -> Result<Value, ApiError> {
+/// Decodes a JSON, YAML or protobuf body for the endpoint `rest` serves; anything but an object
+/// is 400.
+pub fn decode_object(bytes: &[u8], format: BodyFormat, rest: &dyn Rest) -> Result<Value, ApiError> {
+    let descriptor = rest.descriptor();
     let kind = &descriptor.kind;
     let value: Value = match format {
         BodyFormat::Json => serde_json::from_slice(bytes).map_err(|e| {
@@ -170,7 +167,7 @@ pub fn decode_object(
         })?,
         BodyFormat::Yaml => serde_saphyr::from_slice(bytes)
             .map_err(|e| ApiError::BadRequest(format!("error converting YAML to JSON: {e}")))?,
-        BodyFormat::Protobuf => decode_protobuf(bytes, descriptor)?,
+        BodyFormat::Protobuf => decode_protobuf(bytes, rest)?,
     };
     if value.is_object() {
         Ok(value)
@@ -184,7 +181,8 @@ pub fn decode_object(
 /// A protobuf body, its type defaulted to the endpoint's as kube's decoder does. Failures are
 /// 400 worded as kube's `transformDecodeError`: naming the body's kind once the envelope was
 /// read, else summarising the bytes.
-fn decode_protobuf(bytes: &[u8], descriptor: &ResourceDescriptor) -> Result<Value, ApiError> {
+fn decode_protobuf(bytes: &[u8], rest: &dyn Rest) -> Result<Value, ApiError> {
+    let descriptor = rest.descriptor();
     let api_version = descriptor.api_version();
     let failed = |typed: Option<&protobuf::Envelope>, err: ProtobufError| match (typed, err) {
         (_, err @ ProtobufError::Internal(_)) => ApiError::internal(err),
@@ -201,8 +199,16 @@ fn decode_protobuf(bytes: &[u8], descriptor: &ResourceDescriptor) -> Result<Valu
             summarize(bytes)
         )),
     };
-    let envelope = protobuf::Envelope::parse(bytes, Some((&api_version, &descriptor.kind)))
+    let mut envelope = protobuf::Envelope::parse(bytes, Some((&api_version, &descriptor.kind)))
         .map_err(|e| failed(None, e))?;
+    // Another version the endpoint accepts has the same message (see `Rest::accepts_api_version`);
+    // the descriptor set need not hold it.
+    if envelope.api_version != api_version
+        && envelope.kind == descriptor.kind
+        && rest.accepts_api_version(&envelope.api_version)
+    {
+        envelope.api_version = api_version;
+    }
     envelope.decode().map_err(|e| failed(Some(&envelope), e))
 }
 
@@ -223,6 +229,20 @@ fn summarize(bytes: &[u8]) -> String {
 /// Defaults a missing `apiVersion`/`kind` to the endpoint's (kube decodes with the URL's kind as
 /// default) and refuses a body of another kind or version with 400, as kube's decoder does.
 pub fn check_type(object: &mut Value, descriptor: &ResourceDescriptor) -> Result<(), ApiError> {
+    check_type_accepting(object, descriptor, |v| v == descriptor.api_version())
+}
+
+/// [`check_type`] for a create or update body, which may also name another apiVersion the
+/// `Rest` accepts ([`Rest::accepts_api_version`]); the body leaves in the endpoint's own.
+pub fn check_body_type(object: &mut Value, rest: &dyn Rest) -> Result<(), ApiError> {
+    check_type_accepting(object, rest.descriptor(), |v| rest.accepts_api_version(v))
+}
+
+fn check_type_accepting(
+    object: &mut Value,
+    descriptor: &ResourceDescriptor,
+    accepts: impl Fn(&str) -> bool,
+) -> Result<(), ApiError> {
     let expected_version = descriptor.api_version();
     let Some(map) = object.as_object_mut() else {
         return Err(ApiError::BadRequest("the body is not a JSON object".into()));
@@ -249,7 +269,7 @@ pub fn check_type(object: &mut Value, descriptor: &ResourceDescriptor) -> Result
             },
         )));
     }
-    if !api_version.is_empty() && api_version != expected_version {
+    if !api_version.is_empty() && !accepts(&api_version) {
         return Err(ApiError::BadRequest(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({expected_version})"
         )));

@@ -11,7 +11,7 @@ use http::StatusCode;
 
 use super::managed::FieldManager;
 use super::{
-    Scope, accepts_protobuf, check_name, check_type, decode_object, ensure_namespace, fields,
+    Scope, accepts_protobuf, check_body_type, check_name, decode_object, ensure_namespace, fields,
     read_body,
 };
 use crate::api::ApiError;
@@ -26,9 +26,8 @@ pub async fn update(scope: &Scope, body: Body) -> Result<Response, ApiError> {
     let bytes = read_body(body).await?;
     let opts = query::write_options(&scope.query, WriteKind::Update)?;
     let format = negotiate_input(scope.content_type(), accepts_protobuf(scope.descriptor()))?;
-    let descriptor = scope.descriptor();
-    let mut object = decode_object(&bytes, format, descriptor)?;
-    check_type(&mut object, descriptor)?;
+    let mut object = decode_object(&bytes, format, scope.rest.as_ref())?;
+    check_body_type(&mut object, scope.rest.as_ref())?;
     fields::check_body(scope, &opts, format, &bytes, &object)?;
     ensure_namespace(&mut object, scope.expected_namespace())?;
     check_name(&object, name)?;

@@ -28,7 +28,7 @@ use crate::api::options::{
     ListOptions, list_options_errors, list_options_kind, parse_resource_version,
 };
 use crate::registry::{RequestContext, Strategy, WatchEvent, WatchEvents, codec};
-use crate::storage::{ListRequest, StorageError, WatchEvent as StorageEvent};
+use crate::storage::{ListRequest, StorageError, WatchEvent as StorageEvent, WatchItem};
 
 /// The annotation on the bookmark that ends a watch-list's initial events.
 pub const INITIAL_EVENTS_END_ANNOTATION: &str = "k8s.io/initial-events-end";
@@ -79,7 +79,7 @@ impl<S: Strategy> Store<S> {
             _ => (Vec::new(), rv),
         };
 
-        let changes = match self.storage.watch(&prefix, after).await {
+        let changes = match self.storage.watch_progress(&prefix, after).await {
             Ok(changes) => changes,
             Err(StorageError::Compacted { compacted, .. }) => return Ok(too_old(after, compacted)),
             Err(err) => return Err(self.storage_error(err, "")),
@@ -179,12 +179,17 @@ fn expired(requested: i64, compacted: i64) -> ApiError {
 fn translate<S: Strategy>(
     selection: &Selection<S>,
     after: i64,
-    change: Result<StorageEvent, StorageError>,
+    change: Result<WatchItem, StorageError>,
 ) -> Progress {
     match change {
-        Ok(event) => Progress {
+        Ok(WatchItem::Event(event)) => Progress {
             revision: Some(event.revision()),
             event: translate_event(selection, event).unwrap_or_else(|e| Some(WatchEvent::Error(e))),
+        },
+        // The store moved on through other keys: later bookmarks may carry that revision.
+        Ok(WatchItem::Progress(revision)) => Progress {
+            revision: Some(revision),
+            event: None,
         },
         Err(StorageError::Compacted { compacted, .. }) => Progress {
             revision: None,

@@ -51,8 +51,8 @@ use tokio::sync::broadcast;
 use self::expiry::ExpiryClock;
 use self::schema::db_err;
 use crate::storage::{
-    Deleted, KeyValue, ListRequest, ListResponse, Result, Revision, Storage, StorageError,
-    WatchEvent, WatchStream,
+    Deleted, KeyValue, ListRequest, ListResponse, ProgressStream, Result, Revision, Storage,
+    StorageError, WatchEvent, WatchStream,
 };
 
 /// How many committed events the broadcast holds for slow watchers before they must catch up
@@ -167,6 +167,20 @@ impl EmbeddedStorage {
         blocking(move || f(&inner.begin_read()?)).await
     }
 
+    /// Subscribes to live changes, then checks that `after` is not compacted: subscribing
+    /// before reading anything keeps any commit from falling between history and live events.
+    async fn subscribe(&self, after: Revision) -> Result<broadcast::Receiver<Arc<WatchEvent>>> {
+        let rx = self.inner.events.subscribe();
+        let revs = self.read(read::revisions).await?;
+        if after < revs.compacted {
+            return Err(StorageError::Compacted {
+                requested: after,
+                compacted: revs.compacted,
+            });
+        }
+        Ok(rx)
+    }
+
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&WriteTransaction) -> Result<(T, Option<WatchEvent>)> + Send + 'static,
@@ -241,16 +255,18 @@ impl Storage for EmbeddedStorage {
     }
 
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream> {
-        // Subscribe before reading anything, so no commit falls between history and live events.
-        let rx = self.inner.events.subscribe();
-        let revs = self.read(read::revisions).await?;
-        if after < revs.compacted {
-            return Err(StorageError::Compacted {
-                requested: after,
-                compacted: revs.compacted,
-            });
-        }
+        let rx = self.subscribe(after).await?;
         Ok(watch::stream(
+            self.inner.clone(),
+            watch::Filter::new(key_or_prefix),
+            rx,
+            after,
+        ))
+    }
+
+    async fn watch_progress(&self, key_or_prefix: &str, after: Revision) -> Result<ProgressStream> {
+        let rx = self.subscribe(after).await?;
+        Ok(watch::progress_stream(
             self.inner.clone(),
             watch::Filter::new(key_or_prefix),
             rx,

@@ -9,15 +9,23 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::Instant;
 
 use super::{Inner, read};
-use crate::storage::{Result, Revision, StorageError, WatchEvent, WatchStream};
+use crate::storage::{
+    ProgressStream, Result, Revision, StorageError, WatchEvent, WatchItem, WatchStream,
+};
 
 /// How many history entries one replay step reads (one blocking task each).
 pub(super) const REPLAY_BATCH: usize = 1024;
+
+/// The least time between two progress reports of one watch: the cursor moves with every commit
+/// to any key, and bookmarks (a minute apart) need only a recent one.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// What a watch follows.
 #[derive(Clone, Debug)]
@@ -64,6 +72,41 @@ struct State {
     cursor: Revision,
     pending: VecDeque<WatchEvent>,
     phase: Phase,
+    /// Whether to report progress at all, and the last report (revision and time).
+    progress: bool,
+    reported: Revision,
+    reported_at: Instant,
+}
+
+impl State {
+    /// A progress report of the cursor, when one is wanted and due: every change up to the
+    /// cursor has been considered and the matching ones handed out.
+    fn progress_due(&mut self) -> Option<WatchItem> {
+        if !self.progress || self.cursor <= self.reported {
+            return None;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.reported_at) < PROGRESS_EVERY {
+            return None;
+        }
+        self.reported = self.cursor;
+        self.reported_at = now;
+        Some(WatchItem::Progress(self.cursor))
+    }
+
+    /// The next live change; `None` when an unreported cursor's report falls due first, so
+    /// that the last changes to other keys before a quiet spell are reported too.
+    async fn receive(&mut self) -> Option<Result<Arc<WatchEvent>, RecvError>> {
+        if !self.progress || self.cursor <= self.reported {
+            return Some(self.rx.recv().await);
+        }
+        let due = self.reported_at + PROGRESS_EVERY;
+        tokio::select! {
+            // `recv` is cancel safe: a change it had not returned stays queued.
+            received = self.rx.recv() => Some(received),
+            () = tokio::time::sleep_until(due) => None,
+        }
+    }
 }
 
 /// One replay step's outcome.
@@ -81,6 +124,34 @@ pub(super) fn stream(
     rx: broadcast::Receiver<Arc<WatchEvent>>,
     after: Revision,
 ) -> WatchStream {
+    items(inner, filter, rx, after, false)
+        .filter_map(|item| async move {
+            match item {
+                Ok(WatchItem::Event(event)) => Some(Ok(event)),
+                Ok(WatchItem::Progress(_)) => None,
+                Err(err) => Some(Err(err)),
+            }
+        })
+        .boxed()
+}
+
+/// [`stream`] with progress reports (at most one per [`PROGRESS_EVERY`]).
+pub(super) fn progress_stream(
+    inner: Arc<Inner>,
+    filter: Filter,
+    rx: broadcast::Receiver<Arc<WatchEvent>>,
+    after: Revision,
+) -> ProgressStream {
+    items(inner, filter, rx, after, true)
+}
+
+fn items(
+    inner: Arc<Inner>,
+    filter: Filter,
+    rx: broadcast::Receiver<Arc<WatchEvent>>,
+    after: Revision,
+    progress: bool,
+) -> ProgressStream {
     let state = State {
         inner,
         filter,
@@ -88,14 +159,20 @@ pub(super) fn stream(
         cursor: after,
         pending: VecDeque::new(),
         phase: Phase::Replay,
+        progress,
+        reported: after,
+        reported_at: Instant::now(),
     };
     futures::stream::unfold(state, step).boxed()
 }
 
-async fn step(mut st: State) -> Option<(Result<WatchEvent>, State)> {
+async fn step(mut st: State) -> Option<(Result<WatchItem>, State)> {
     loop {
         if let Some(event) = st.pending.pop_front() {
-            return Some((Ok(event), st));
+            return Some((Ok(WatchItem::Event(event)), st));
+        }
+        if let Some(progress) = st.progress_due() {
+            return Some((Ok(progress), st));
         }
         match st.phase {
             Phase::Done => return None,
@@ -116,17 +193,18 @@ async fn step(mut st: State) -> Option<(Result<WatchEvent>, State)> {
                     }
                 }
             }
-            Phase::Live => match st.rx.recv().await {
-                Ok(event) => {
+            Phase::Live => match st.receive().await {
+                None => {} // a progress report fell due
+                Some(Ok(event)) => {
                     let rev = event.revision();
                     if rev > st.cursor {
                         st.cursor = rev;
                         if st.filter.matches(event_key(&event)) {
-                            return Some((Ok(WatchEvent::clone(&event)), st));
+                            return Some((Ok(WatchItem::Event(WatchEvent::clone(&event))), st));
                         }
                     }
                 }
-                Err(RecvError::Lagged(missed)) => {
+                Some(Err(RecvError::Lagged(missed))) => {
                     tracing::debug!(
                         missed,
                         cursor = st.cursor,
@@ -134,7 +212,7 @@ async fn step(mut st: State) -> Option<(Result<WatchEvent>, State)> {
                     );
                     st.phase = Phase::Replay;
                 }
-                Err(RecvError::Closed) => st.phase = Phase::Done,
+                Some(Err(RecvError::Closed)) => st.phase = Phase::Done,
             },
         }
     }

@@ -26,8 +26,8 @@ use self::errors::{Op, classify};
 use self::lease::LeaseCache;
 use crate::storage::range::{KeyRange, prefix_end};
 use crate::storage::{
-    Deleted, KeyValue, ListRequest, ListResponse, Result, Revision, Storage, StorageError,
-    WatchStream,
+    Deleted, KeyValue, ListRequest, ListResponse, ProgressStream, Result, Revision, Storage,
+    StorageError, WatchStream,
 };
 
 /// How long one unary call may take before the store counts as unavailable.
@@ -102,6 +102,26 @@ impl EtcdStorage {
             }
             other => other,
         }
+    }
+
+    /// Opens an etcd watch of `key_or_prefix` from `after + 1`, with previous values.
+    async fn start_watch(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+    ) -> Result<etcd_client::WatchStream> {
+        let mut options = etcd_client::WatchOptions::new()
+            .with_prev_key()
+            .with_start_revision(after.saturating_add(1));
+        if key_or_prefix.ends_with('/') {
+            options = options.with_range(prefix_end(key_or_prefix));
+        }
+        let op = Op::Read { revision: after };
+        Self::call(op, {
+            let mut c = self.client.clone();
+            async move { c.watch(key_or_prefix, Some(options)).await }
+        })
+        .await
     }
 }
 
@@ -297,19 +317,13 @@ impl Storage for EtcdStorage {
     }
 
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream> {
-        let mut options = etcd_client::WatchOptions::new()
-            .with_prev_key()
-            .with_start_revision(after.saturating_add(1));
-        if key_or_prefix.ends_with('/') {
-            options = options.with_range(prefix_end(key_or_prefix));
-        }
-        let op = Op::Read { revision: after };
-        let stream = Self::call(op, {
-            let mut c = self.client.clone();
-            async move { c.watch(key_or_prefix, Some(options)).await }
-        })
-        .await?;
+        let stream = self.start_watch(key_or_prefix, after).await?;
         Ok(watch::stream(stream, after))
+    }
+
+    async fn watch_progress(&self, key_or_prefix: &str, after: Revision) -> Result<ProgressStream> {
+        let stream = self.start_watch(key_or_prefix, after).await?;
+        Ok(watch::progress_stream(stream, after))
     }
 
     async fn current_revision(&self) -> Result<Revision> {

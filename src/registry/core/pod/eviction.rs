@@ -229,6 +229,12 @@ impl<T: PodObject> Rest for EvictionRest<T> {
         BTreeSet::from([Verb::Create])
     }
 
+    /// kube's eviction subresource takes policy/v1beta1 Evictions too (client-go's deprecated
+    /// `Pods().Evict` and `EvictV1beta1` still send them); they differ from v1 in name only.
+    fn accepts_api_version(&self, api_version: &str) -> bool {
+        matches!(api_version, "policy/v1" | "policy/v1beta1")
+    }
+
     async fn create(
         &self,
         ctx: &RequestContext,
@@ -236,7 +242,7 @@ impl<T: PodObject> Rest for EvictionRest<T> {
         mut object: Value,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
-        // The endpoint checked apiVersion and kind; policy/v1beta1 bodies would differ only there.
+        // The endpoint checked apiVersion and kind (policy/v1, or v1beta1 which differs only there).
         if let Some(map) = object.as_object_mut() {
             map.remove("apiVersion");
             map.remove("kind");
