@@ -244,6 +244,9 @@ fn required_verb(
 }
 
 async fn run(scope: &Scope, verb: Verb, body: Body) -> Result<Response, ApiError> {
+    if scope.rest.is_connect() {
+        return handlers::connect::connect(scope).await;
+    }
     match verb {
         Verb::Get => handlers::get::get(scope).await,
         Verb::List => handlers::list::list(scope).await,

@@ -1,0 +1,158 @@
+//! kubectl workflows from a kube-apiserver user's point of view, each driven by real kubectl
+//! against a real Capstan and checked against what kube-apiserver answers in the same situation:
+//! `logs`, `exec`, `attach` and `cp` on pods no kubelet runs.
+
+mod support;
+
+use std::process::Output;
+
+use serde_json::Value;
+use support::capstan::Capstan;
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Binds `pod` to `node` through `pods/binding`, as a scheduler would; `api_prefix` is `/api/v1`
+/// or `/apis/<group>/<version>`, whose group-version the Binding is sent in.
+fn bind(c: &Capstan, api_prefix: &str, pod: &str, node: &str) {
+    let api_version = api_prefix
+        .trim_start_matches("/apis/")
+        .trim_start_matches("/api/");
+    let binding = format!(
+        r#"{{"apiVersion":"{api_version}","kind":"Binding","metadata":{{"name":"{pod}"}},"target":{{"name":"{node}"}}}}"#
+    );
+    let path = format!("{api_prefix}/namespaces/default/pods/{pod}/binding");
+    c.kubectl_stdin_ok(&["create", "--raw", &path, "-f", "-"], &binding);
+}
+
+/// kube-apiserver locates the pod's node before it proxies to a kubelet: an unscheduled pod has
+/// an empty log, and exec, attach and cp (which execs `tar`) are 400 "does not have a host
+/// assigned"; a pod bound to a node without a Node object is 404 for that node. Before this,
+/// Capstan answered every one of them 404 "the server could not find the requested resource".
+#[test]
+fn logs_exec_attach_and_cp_answer_as_kube_without_a_kubelet() {
+    let c = Capstan::start();
+    c.kubectl_ok(&["run", "web", "--image=nginx"]);
+
+    let logs = c.kubectl_ok(&["logs", "web"]);
+    assert_eq!(logs, "", "an unscheduled pod's log is empty");
+    let logs = c.kubectl_ok(&["logs", "web", "--tail=5", "--timestamps", "-f"]);
+    assert_eq!(logs, "");
+
+    let no_host = "Error from server (BadRequest): pod web does not have a host assigned";
+    for args in [
+        &["exec", "web", "--", "ls"][..],
+        &["attach", "web"],
+        &["cp", "web:/etc/hosts", "/dev/null"],
+    ] {
+        let out = c.kubectl(args);
+        assert!(!out.status.success(), "kubectl {args:?} succeeded");
+        assert!(
+            stderr(&out).contains(no_host),
+            "kubectl {args:?}: {}",
+            stderr(&out)
+        );
+    }
+
+    // Option and container checks come first, with kube's codes and texts.
+    let out = c.kubectl(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/pods/web/log?tailLines=-1&limitBytes=0",
+    ]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("The PodLogOptions \"web\" is invalid"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tailLines: Invalid value: -1: must be greater than or equal to 0"),
+        "{err}"
+    );
+    let out = c.kubectl(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/pods/web/log?container=nope",
+    ]);
+    assert!(
+        stderr(&out).contains("container nope is not valid for pod web"),
+        "{}",
+        stderr(&out)
+    );
+    let out = c.kubectl(&["logs", "missing"]);
+    assert!(
+        stderr(&out).contains("pods \"missing\" not found"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Once bound, the node is looked up (and Capstan serves no Node objects).
+    bind(&c, "/api/v1", "web", "node-1");
+    for args in [&["logs", "web"][..], &["exec", "web", "--", "ls"]] {
+        let out = c.kubectl(args);
+        assert!(
+            stderr(&out).contains("Error from server (NotFound): nodes \"node-1\" not found"),
+            "kubectl {args:?}: {}",
+            stderr(&out)
+        );
+    }
+
+    // Discovery lists the subresources with kube's kinds and verbs.
+    let v1: Value = serde_json::from_str(&c.kubectl_ok(&["get", "--raw", "/api/v1"])).unwrap();
+    let entry = |name: &str| {
+        v1["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in discovery"))
+    };
+    assert_eq!(entry("pods/log")["kind"], "Pod");
+    assert_eq!(entry("pods/log")["verbs"], serde_json::json!(["get"]));
+    for (name, kind) in [
+        ("pods/exec", "PodExecOptions"),
+        ("pods/attach", "PodAttachOptions"),
+        ("pods/portforward", "PodPortForwardOptions"),
+    ] {
+        assert_eq!(entry(name)["kind"], kind);
+        assert_eq!(entry(name)["verbs"], serde_json::json!(["create", "get"]));
+    }
+}
+
+/// capstan.dev pods have the same subresources, in both served versions.
+#[test]
+fn capstan_pods_logs_and_exec_answer_as_core_pods() {
+    let c = Capstan::start();
+    let pod = "apiVersion: capstan.dev/v1\nkind: Pod\nmetadata:\n  name: cp\nspec:\n  containers:\n  - name: main\n    image: nginx\n";
+    c.kubectl_stdin_ok(&["create", "-f", "-"], pod);
+    for version in ["v1", "v1beta1"] {
+        let base = format!("/apis/capstan.dev/{version}/namespaces/default/pods");
+        let log = c.kubectl_ok(&["get", "--raw", &format!("{base}/cp/log")]);
+        assert_eq!(log, "");
+        let out = c.kubectl(&["get", "--raw", &format!("{base}/gone/log")]);
+        assert!(
+            stderr(&out).contains("pods.capstan.dev \"gone\" not found"),
+            "{}",
+            stderr(&out)
+        );
+        let out = c.kubectl(&["get", "--raw", &format!("{base}/cp/exec?command=ls")]);
+        assert!(
+            stderr(&out).contains("pod cp does not have a host assigned"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    bind(&c, "/apis/capstan.dev/v1", "cp", "node-2");
+    let out = c.kubectl(&[
+        "get",
+        "--raw",
+        "/apis/capstan.dev/v1/namespaces/default/pods/cp/log",
+    ]);
+    assert!(
+        stderr(&out).contains("nodes \"node-2\" not found"),
+        "{}",
+        stderr(&out)
+    );
+}
