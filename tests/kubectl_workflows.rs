@@ -156,3 +156,63 @@ fn capstan_pods_logs_and_exec_answer_as_core_pods() {
         stderr(&out)
     );
 }
+
+/// kube keeps what its Go types keep: a write is decoded into the Go struct and encoded again,
+/// so empty `omitempty` fields disappear and zero structs appear. Before Capstan did the same,
+/// `kubectl replace` of a manifest without `resources` was refused for a pod `kubectl run`
+/// created (its stored `resources: {}` differed from the missing one), and `kubectl diff` of an
+/// unchanged manifest showed an `annotations: {}` that kube never stores.
+#[test]
+fn writes_keep_the_shape_of_kubes_go_types() {
+    let c = Capstan::start();
+    c.kubectl_ok(&["run", "web", "--image=nginx:1.27", "--labels=app=web"]);
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels:\n    app: web\n\
+                    spec:\n  containers:\n  - name: web\n    image: nginx:1.28\n";
+    let out = c.kubectl_stdin_ok(&["replace", "-f", "-"], manifest);
+    assert!(out.contains("pod/web replaced"), "{out}");
+    let out = c.kubectl_stdin(&["diff", "-f", "-"], manifest);
+    assert!(
+        out.status.success(),
+        "an unchanged manifest diffs clean: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+
+    let empty = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: empty\n  annotations: {}\n  labels: {}\n\
+                 spec:\n  nodeSelector: {}\n  volumes: []\n  hostNetwork: false\n  containers:\n  - name: c\n    \
+                 image: nginx\n    args: []\n    env: []\n";
+    let pod: Value =
+        serde_json::from_str(&c.kubectl_stdin_ok(&["create", "-f", "-", "-o", "json"], empty))
+            .unwrap();
+    let meta = pod["metadata"].as_object().unwrap();
+    assert!(
+        !meta.contains_key("annotations") && !meta.contains_key("labels"),
+        "{meta:?}"
+    );
+    let spec = pod["spec"].as_object().unwrap();
+    for gone in ["nodeSelector", "volumes", "hostNetwork"] {
+        assert!(!spec.contains_key(gone), "{gone} kept: {spec:?}");
+    }
+    assert_eq!(
+        pod["spec"]["containers"][0],
+        serde_json::json!({
+            "name": "c", "image": "nginx", "imagePullPolicy": "Always", "resources": {},
+            "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"
+        })
+    );
+
+    let event = "apiVersion: v1\nkind: Event\nmetadata:\n  name: e\ninvolvedObject:\n  kind: Pod\n  \
+                 name: web\nreason: Test\nmessage: hello\n";
+    let event: Value =
+        serde_json::from_str(&c.kubectl_stdin_ok(&["create", "-f", "-", "-o", "json"], event))
+            .unwrap();
+    for (field, zero) in [
+        ("source", serde_json::json!({})),
+        ("eventTime", Value::Null),
+        ("firstTimestamp", Value::Null),
+        ("reportingComponent", serde_json::json!("")),
+        ("reportingInstance", serde_json::json!("")),
+    ] {
+        assert_eq!(event.get(field), Some(&zero), "{field}: {event}");
+    }
+}

@@ -253,6 +253,7 @@ fn the_finalize_subresource_releases_a_stuck_namespace() {
         &ns.to_string(),
     );
     let answered: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(answered["spec"]["finalizers"], serde_json::json!([]));
+    // An emptied `omitempty` list is left out, as kube's encoding of the Go type does.
+    assert_eq!(answered["spec"], serde_json::json!({}));
     assert_gone(&c, &["namespace", "stuck"]);
 }
