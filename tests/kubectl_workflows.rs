@@ -216,3 +216,30 @@ fn writes_keep_the_shape_of_kubes_go_types() {
         assert_eq!(event.get(field), Some(&zero), "{field}: {event}");
     }
 }
+
+/// `kubectl delete -f` of a manifest holding a namespace and objects in it deletes the namespace
+/// first and then each object. kube's namespace controller leaves a terminating namespace alone
+/// for 5 s, so kubectl finds every object and reports it deleted; Capstan's finalizer used to
+/// empty the namespace at once, and kubectl failed with NotFound for the objects after it.
+#[test]
+fn delete_f_of_a_namespace_with_its_objects_deletes_each() {
+    let c = Capstan::start();
+    let manifest = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n---\n\
+                    apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: app\n\
+                    data:\n  a: \"1\"\n---\n\
+                    apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: app\n\
+                    stringData:\n  password: hunter2\n---\n\
+                    apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: app\n\
+                    spec:\n  containers:\n  - name: web\n    image: nginx\n";
+    c.kubectl_stdin_ok(&["apply", "-f", "-"], manifest);
+    let out = c.kubectl_stdin_ok(&["delete", "-f", "-", "--wait=false"], manifest);
+    for deleted in [
+        "namespace \"app\" deleted",
+        "configmap \"settings\" deleted",
+        "secret \"creds\" deleted",
+        "pod \"web\" deleted",
+    ] {
+        assert!(out.contains(deleted), "{out}");
+    }
+    c.kubectl_ok(&["wait", "--for=delete", "namespace/app", "--timeout=60s"]);
+}
