@@ -243,3 +243,52 @@ fn delete_f_of_a_namespace_with_its_objects_deletes_each() {
     }
     c.kubectl_ok(&["wait", "--for=delete", "namespace/app", "--timeout=60s"]);
 }
+
+/// A `kind: List` file (what `kubectl get -o yaml` writes) is validated by kubectl itself against
+/// `/openapi/v2` in protobuf, whatever the server's field validation: before Capstan served that
+/// form, `kubectl create -f` of such a file failed with "the server was unable to respond with a
+/// content type that the client supports".
+#[test]
+fn list_files_are_validated_with_the_protobuf_openapi_v2() {
+    let c = Capstan::start();
+    c.kubectl_ok(&["create", "configmap", "one", "--from-literal=a=1"]);
+    c.kubectl_ok(&["create", "configmap", "two", "--from-literal=b=2"]);
+    let list = c.kubectl_ok(&["get", "configmaps", "one", "two", "-o", "yaml"]);
+    assert!(list.contains("kind: List"), "{list}");
+    c.kubectl_ok(&["delete", "configmaps", "one", "two"]);
+    // Without server-set fields, so that create and apply take it as new.
+    let list: String = list
+        .lines()
+        .filter(|l| {
+            !["creationTimestamp:", "resourceVersion:", "uid:"]
+                .iter()
+                .any(|f| l.trim_start().starts_with(f))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = c.kubectl_stdin_ok(&["create", "-f", "-"], &list);
+    assert!(
+        out.contains("configmap/one created") && out.contains("configmap/two created"),
+        "{out}"
+    );
+    let out = c.kubectl_stdin_ok(&["apply", "-f", "-"], &list);
+    assert!(out.contains("configmap/one configured"), "{out}");
+
+    let bad = list.replacen("  data:", "  bogus: 1\n  data:", 1);
+    let out = c.kubectl_stdin(&["apply", "-f", "-"], &bad);
+    assert!(
+        stderr(&out).contains("unknown field \"bogus\" in io.k8s.api.core.v1.ConfigMap"),
+        "{}",
+        stderr(&out)
+    );
+
+    let explained = c.kubectl_ok(&[
+        "explain",
+        "pods.spec.containers.ports",
+        "--output=plaintext-openapiv2",
+    ]);
+    assert!(
+        explained.contains("containerPort\t<integer> -required-"),
+        "{explained}"
+    );
+}

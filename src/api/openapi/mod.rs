@@ -10,6 +10,7 @@
 mod operations;
 mod params;
 mod v2;
+mod v2_proto;
 mod v3;
 
 #[cfg(test)]
@@ -54,7 +55,7 @@ pub struct ServedSubresource {
     pub verbs: Vec<String>,
 }
 
-/// A document ready to serve: its JSON and ETag.
+/// A document ready to serve: its bytes (JSON, or the protobuf form of `/openapi/v2`) and ETag.
 #[derive(Clone, Debug)]
 pub struct OpenApiDocument {
     json: Bytes,
@@ -64,19 +65,23 @@ pub struct OpenApiDocument {
 impl OpenApiDocument {
     fn new(value: &Value) -> Self {
         // Serialising a Value cannot fail (string keys only).
-        let json = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+        Self::from_bytes(serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Self {
+        let json = Bytes::from(bytes);
         let digest = Sha512::digest(&json);
         let etag = digest.iter().map(|b| format!("{b:02X}")).collect();
         Self { json, etag }
     }
 
-    /// The document as served (compact JSON).
+    /// The document as served: compact JSON (protobuf for [`OpenApiDocs::v2_protobuf`]).
     pub fn json(&self) -> &Bytes {
         &self.json
     }
 
-    /// Upper-case hex SHA-512 of [`Self::json`], unquoted: the `hash` query value of `/openapi/v3`
-    /// URLs; the `ETag` header is this, quoted.
+    /// Upper-case hex SHA-512 of the served bytes, unquoted: the `hash` query value of
+    /// `/openapi/v3` URLs; the `ETag` header is this, quoted.
     pub fn etag(&self) -> &str {
         &self.etag
     }
@@ -98,6 +103,7 @@ pub enum OpenApiError {
 #[derive(Clone, Debug)]
 pub struct OpenApiDocs {
     v2: OpenApiDocument,
+    v2_protobuf: OpenApiDocument,
     v3_index: OpenApiDocument,
     v3: BTreeMap<String, OpenApiDocument>,
 }
@@ -132,7 +138,9 @@ impl OpenApiDocs {
             .collect();
         let definitions = definitions(model, resources, &schema_of);
 
-        let v2 = OpenApiDocument::new(&v2::document(&paths, &definitions));
+        let v2_json = v2::document(&paths, &definitions);
+        let v2_protobuf = OpenApiDocument::from_bytes(v2_proto::encode(&v2_json));
+        let v2 = OpenApiDocument::new(&v2_json);
         let mut v3 = BTreeMap::new();
         let gv_paths: BTreeSet<&str> = paths.iter().map(|p| p.gv_path.as_str()).collect();
         for gv_path in gv_paths {
@@ -148,12 +156,23 @@ impl OpenApiDocs {
             })
             .collect();
         let v3_index = OpenApiDocument::new(&json!({ "paths": index }));
-        Ok(Self { v2, v3_index, v3 })
+        Ok(Self {
+            v2,
+            v2_protobuf,
+            v3_index,
+            v3,
+        })
     }
 
     /// `/openapi/v2`: Swagger 2.0 with every path and definition.
     pub fn v2(&self) -> &OpenApiDocument {
         &self.v2
+    }
+
+    /// `/openapi/v2` as gnostic's `openapi.v2.Document` protobuf message, which client-go's
+    /// `OpenAPISchema()` (kubectl's client-side validation) asks for.
+    pub fn v2_protobuf(&self) -> &OpenApiDocument {
+        &self.v2_protobuf
     }
 
     /// `/openapi/v3`: the index of per-group-version documents with their hashes.
