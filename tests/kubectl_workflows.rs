@@ -291,4 +291,27 @@ fn list_files_are_validated_with_the_protobuf_openapi_v2() {
         explained.contains("containerPort\t<integer> -required-"),
         "{explained}"
     );
+
+    // Required fields are kube's, not the crates': a selector's `name` is documented as
+    // effectively required but is not, so kubectl neither marks it nor demands it in a List.
+    let explained = c.kubectl_ok(&[
+        "explain",
+        "pod.spec.containers.env.valueFrom.configMapKeyRef",
+    ]);
+    assert!(explained.contains("  name\t<string>\n"), "{explained}");
+    assert!(
+        explained.contains("  key\t<string> -required-"),
+        "{explained}"
+    );
+    let pod = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p\n  \
+               spec:\n    containers:\n    - name: c\n      image: nginx\n      env:\n      - name: A\n        \
+               valueFrom:\n          configMapKeyRef:\n            key: a\n            optional: true\n";
+    // kubectl lets it through (no "missing required field"); the server's validation then
+    // refuses the empty name, as kube's does.
+    let out = c.kubectl_stdin(&["create", "-f", "-", "--dry-run=server"], pod);
+    assert!(
+        stderr(&out).contains("The Pod \"p\" is invalid: spec.containers[0].env[0].valueFrom.configMapKeyRef.name: Invalid value: \"\""),
+        "{}",
+        stderr(&out)
+    );
 }

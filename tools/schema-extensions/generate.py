@@ -10,7 +10,9 @@ them, the properties (and the definition itself) carrying one of:
 
 The output is the table src/api/schema/extensions.json: one definition per line, keys sorted, the
 `x-kubernetes-` prefix dropped. Each definition maps to an object whose "properties" holds the
-per-property extensions and whose other keys are the definition's own (only map-type occurs).
+per-property extensions and whose other keys are the definition's own (map-type, and "required":
+kube's list of required properties, written for every object definition, empty when none — the
+crates' schemas require fields kube does not, such as LocalObjectReference's name).
 
 The v3 documents (api/openapi-spec/v3/*.json) must agree with swagger.json on every extracted
 value; the script fails if they do not, so a drift between the two is noticed when regenerating.
@@ -98,6 +100,8 @@ def extract(definitions, names):
                 properties[prop] = found
         if properties:
             entry["properties"] = properties
+        if "properties" in definition:
+            entry["required"] = definition.get("required", [])
         if entry:
             table[name] = entry
     return table

@@ -274,7 +274,8 @@ fn extension_source<'a>(sources: &'a BTreeMap<String, String>, name: &'a str) ->
     sources.get(name).map_or(name, String::as_str)
 }
 
-/// Writes kube's extensions for definition `name` into its schema, as kube's documents carry them.
+/// Writes kube's extensions (and `required` list) for definition `name` into its schema, as kube's
+/// documents carry them.
 fn add_extensions(name: &str, schema: &mut Value) {
     let Some(ext) = extensions::for_definition(name) else {
         return;
@@ -287,6 +288,15 @@ fn add_extensions(name: &str, schema: &mut Value) {
             "x-kubernetes-map-type".into(),
             extensions::map_type_name(map_type).into(),
         );
+    }
+    match ext.required.as_deref() {
+        Some([]) => {
+            obj.remove("required");
+        }
+        Some(required) => {
+            obj.insert("required".into(), required.to_vec().into());
+        }
+        None => {}
     }
     let Some(Value::Object(properties)) = obj.get_mut("properties") else {
         return;

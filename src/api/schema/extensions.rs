@@ -1,5 +1,6 @@
-//! kube's list, map and patch extensions, from the table generated out of Kubernetes' published
-//! OpenAPI spec (extensions.json; see extensions.NOTICE and scripts/gen-schema-extensions.sh).
+//! kube's list, map and patch extensions (and its `required` lists), from the table generated out
+//! of Kubernetes' published OpenAPI spec (extensions.json; see extensions.NOTICE and
+//! scripts/gen-schema-extensions.sh).
 //!
 //! The crates' schemas carry structure only; strategic merge patch, apply and the OpenAPI
 //! documents need these extensions, and keeping them in one generated table (rather than
@@ -24,6 +25,9 @@ pub(super) struct DefinitionExtensions {
     pub map_type: Option<MapType>,
     /// Per property.
     pub properties: BTreeMap<String, FieldExtensions>,
+    /// kube's `required` list, when the table gives one (every object definition it covers):
+    /// it replaces the crates' list, which requires fields kube does not.
+    pub required: Option<Vec<String>>,
 }
 
 /// One entry of extensions.json, as written (the `x-kubernetes-` prefix dropped).
@@ -38,6 +42,7 @@ struct RawExtensions {
     map_type: Option<String>,
     #[serde(default)]
     properties: BTreeMap<String, RawExtensions>,
+    required: Option<Vec<String>>,
 }
 
 static TABLE: LazyLock<BTreeMap<String, DefinitionExtensions>> = LazyLock::new(|| {
@@ -56,6 +61,7 @@ fn parse(text: &str) -> Result<BTreeMap<String, DefinitionExtensions>, String> {
     raw.into_iter()
         .map(|(name, entry)| {
             let map_type = entry.map_type.as_deref().map(map_type).transpose()?;
+            let required = entry.required;
             let properties = entry
                 .properties
                 .into_iter()
@@ -66,6 +72,7 @@ fn parse(text: &str) -> Result<BTreeMap<String, DefinitionExtensions>, String> {
                 DefinitionExtensions {
                     map_type,
                     properties,
+                    required,
                 },
             ))
         })
@@ -193,5 +200,22 @@ mod tests {
         );
         assert!(parse(r#"{"X": {"map-type": "sometimes"}}"#).is_err());
         assert!(parse(r#"{"X": {"list-kind": "map"}}"#).is_err());
+    }
+
+    #[test]
+    fn required_lists_are_kubes() {
+        // k8s-openapi requires `name`; kube only documents it as effectively required.
+        assert_eq!(
+            TABLE["io.k8s.api.core.v1.LocalObjectReference"].required,
+            Some(vec![])
+        );
+        assert_eq!(
+            TABLE["io.k8s.api.core.v1.Event"].required,
+            Some(vec!["metadata".to_string(), "involvedObject".to_string()])
+        );
+        assert_eq!(
+            TABLE["io.k8s.api.core.v1.PodSpec"].required,
+            Some(vec!["containers".to_string()])
+        );
     }
 }
