@@ -87,6 +87,39 @@ impl OpenApiDocument {
     }
 }
 
+/// kube's published form of the apimachinery types that marshal themselves as scalars. The model
+/// describes both with `x-kubernetes-int-or-string` (the structural-schema form, which the patch
+/// and validation code reads); kube's documents give them types instead, differently in v2 (a
+/// string, IntOrString formatted `int-or-string`) and v3 (`oneOf` the JSON types they take).
+/// Returns the replacement of every key but `description`.
+fn kube_scalar_form(name: &str, v3: bool) -> Option<Value> {
+    Some(match (name, v3) {
+        ("io.k8s.apimachinery.pkg.util.intstr.IntOrString", false) => {
+            json!({"type": "string", "format": "int-or-string"})
+        }
+        ("io.k8s.apimachinery.pkg.util.intstr.IntOrString", true) => {
+            json!({"format": "int-or-string", "oneOf": [{"type": "integer"}, {"type": "string"}]})
+        }
+        ("io.k8s.apimachinery.pkg.api.resource.Quantity", false) => json!({"type": "string"}),
+        ("io.k8s.apimachinery.pkg.api.resource.Quantity", true) => {
+            json!({"oneOf": [{"type": "string"}, {"type": "number"}]})
+        }
+        _ => return None,
+    })
+}
+
+/// Applies [`kube_scalar_form`] to a document's definitions.
+fn use_kube_scalar_forms<'a>(schemas: impl Iterator<Item = (&'a String, &'a mut Value)>, v3: bool) {
+    for (name, schema) in schemas {
+        let (Some(Value::Object(form)), Value::Object(obj)) = (kube_scalar_form(name, v3), schema)
+        else {
+            continue;
+        };
+        obj.retain(|k, _| k == "description");
+        obj.extend(form);
+    }
+}
+
 /// Why the documents could not be assembled (a wiring error at start).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OpenApiError {
