@@ -315,3 +315,23 @@ fn list_files_are_validated_with_the_protobuf_openapi_v2() {
         stderr(&out)
     );
 }
+
+/// A JSON patch that does not apply (a `test` that fails, a path that is missing) gets kube's
+/// generic 422: kubectl prints what it prints against kube-apiserver, which does not pass the
+/// patch library's reason on.
+#[test]
+fn a_json_patch_that_does_not_apply_is_kubes_generic_422() {
+    let c = Capstan::start();
+    c.kubectl_ok(&["create", "configmap", "jp", "--from-literal=a=1"]);
+    for patch in [
+        r#"[{"op":"remove","path":"/data/nope"}]"#,
+        r#"[{"op":"test","path":"/data/a","value":"2"}]"#,
+    ] {
+        let out = c.kubectl(&["patch", "configmap", "jp", "--type=json", "-p", patch]);
+        assert_eq!(
+            stderr(&out).trim(),
+            "The request is invalid: the server rejected our request due to an error in our request",
+            "{patch}"
+        );
+    }
+}

@@ -144,6 +144,11 @@ pub enum ApiError {
         name: String,
         causes: Vec<FieldError>,
     },
+    /// 422 with kube's generic text, reason Invalid and empty details: what kube answers (through
+    /// `NewGenericServerResponse`) when a JSON patch or a strategic merge patch cannot be applied
+    /// to the object. The patch library's own reason is not sent, as kube does not send it.
+    #[error("the server rejected our request due to an error in our request")]
+    PatchNotApplicable,
     /// 429: too many requests in flight.
     #[error("{message}")]
     TooManyRequests {
@@ -242,7 +247,7 @@ impl ApiError {
             Self::Expired { .. } | Self::ExpiredContinue { .. } => 410,
             Self::RequestEntityTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::PatchNotApplicable => 422,
             Self::TooManyRequests { .. } => 429,
             Self::Internal(_) | Self::Unknown(_) => 500,
             Self::ServiceUnavailable(_) => 503,
@@ -264,7 +269,7 @@ impl ApiError {
             Self::Expired { .. } | Self::ExpiredContinue { .. } => "Expired",
             Self::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
-            Self::Invalid { .. } => "Invalid",
+            Self::Invalid { .. } | Self::PatchNotApplicable => "Invalid",
             Self::TooManyRequests { .. } => "TooManyRequests",
             Self::Internal(_) => "InternalError",
             Self::Unknown(_) => "",
@@ -312,6 +317,7 @@ impl ApiError {
                 ),
                 ..Default::default()
             }),
+            Self::PatchNotApplicable => Some(StatusDetails::default()),
             Self::TooManyRequests {
                 retry_after_seconds,
                 ..
