@@ -335,3 +335,24 @@ fn a_json_patch_that_does_not_apply_is_kubes_generic_422() {
         );
     }
 }
+
+/// `kubectl explain` prints what kube-apiserver serves: the `enum` of a field and its served
+/// description (listing each value's meaning), which Kubernetes' published spec files leave
+/// out; before, Capstan's explain lacked both.
+#[test]
+fn explain_shows_enums_as_kube_serves_them() {
+    let c = Capstan::start();
+    let out = c.kubectl_ok(&["explain", "pods.spec.restartPolicy"]);
+    assert!(
+        out.contains("ENUM:\n    Always\n    Never\n    OnFailure"),
+        "{out}"
+    );
+    assert!(out.contains("Possible enum values:"), "{out}");
+    let out = c.kubectl_ok(&["explain", "pods.spec"]);
+    assert!(
+        out.contains("enum: ClusterFirst, ClusterFirstWithHostNet, Default, None"),
+        "{out}"
+    );
+    let out = c.kubectl_ok(&["explain", "namespaces.status"]);
+    assert!(out.contains("enum: Active, Terminating"), "{out}");
+}

@@ -306,6 +306,21 @@ fn add_extensions(name: &str, schema: &mut Value) {
             property.extend(to_openapi(field_ext));
         }
     }
+    for (prop, values) in &ext.enums {
+        if let Some(Value::Object(property)) = properties.get_mut(prop) {
+            property.insert("enum".into(), values.clone().into());
+            if let Some(description) = ext.descriptions.get(prop) {
+                property.insert("description".into(), description.clone().into());
+            }
+        }
+    }
+    for (prop, values) in &ext.item_enums {
+        if let Some(Value::Object(items)) =
+            properties.get_mut(prop).and_then(|p| p.get_mut("items"))
+        {
+            items.insert("enum".into(), values.clone().into());
+        }
+    }
 }
 
 /// Walks normalised schemas into [`Definition`]s, naming every position (see the module docs of

@@ -28,6 +28,12 @@ pub(super) struct DefinitionExtensions {
     /// kube's `required` list, when the table gives one (every object definition it covers):
     /// it replaces the crates' list, which requires fields kube does not.
     pub required: Option<Vec<String>>,
+    /// The values a property may take (`enum`), which kube serves and kubectl explain prints.
+    pub enums: BTreeMap<String, Vec<Value>>,
+    /// The values the elements of an array property may take (`items.enum`).
+    pub item_enums: BTreeMap<String, Vec<Value>>,
+    /// The served description of a property with an `enum` (it lists the values' meanings).
+    pub descriptions: BTreeMap<String, String>,
 }
 
 /// One entry of extensions.json, as written (the `x-kubernetes-` prefix dropped).
@@ -43,6 +49,11 @@ struct RawExtensions {
     #[serde(default)]
     properties: BTreeMap<String, RawExtensions>,
     required: Option<Vec<String>>,
+    #[serde(default, rename = "enum")]
+    values: Vec<Value>,
+    #[serde(default)]
+    items_enum: Vec<Value>,
+    description: Option<String>,
 }
 
 static TABLE: LazyLock<BTreeMap<String, DefinitionExtensions>> = LazyLock::new(|| {
@@ -62,10 +73,24 @@ fn parse(text: &str) -> Result<BTreeMap<String, DefinitionExtensions>, String> {
         .map(|(name, entry)| {
             let map_type = entry.map_type.as_deref().map(map_type).transpose()?;
             let required = entry.required;
+            let mut enums = BTreeMap::new();
+            let mut item_enums = BTreeMap::new();
+            let mut descriptions = BTreeMap::new();
             let properties = entry
                 .properties
                 .into_iter()
-                .map(|(prop, raw)| Ok((prop, field(raw)?)))
+                .map(|(prop, mut raw)| {
+                    if !raw.values.is_empty() {
+                        enums.insert(prop.clone(), std::mem::take(&mut raw.values));
+                    }
+                    if !raw.items_enum.is_empty() {
+                        item_enums.insert(prop.clone(), std::mem::take(&mut raw.items_enum));
+                    }
+                    if let Some(description) = raw.description.take() {
+                        descriptions.insert(prop.clone(), description);
+                    }
+                    Ok((prop, field(raw)?))
+                })
                 .collect::<Result<_, String>>()?;
             Ok((
                 name,
@@ -73,6 +98,9 @@ fn parse(text: &str) -> Result<BTreeMap<String, DefinitionExtensions>, String> {
                     map_type,
                     properties,
                     required,
+                    enums,
+                    item_enums,
+                    descriptions,
                 },
             ))
         })
@@ -217,5 +245,18 @@ mod tests {
             TABLE["io.k8s.api.core.v1.PodSpec"].required,
             Some(vec!["containers".to_string()])
         );
+    }
+
+    #[test]
+    fn enums_are_kubes() {
+        let spec = &TABLE["io.k8s.api.core.v1.PodSpec"];
+        assert_eq!(
+            spec.enums["restartPolicy"],
+            ["Always", "Never", "OnFailure"].map(Value::from)
+        );
+        assert!(spec.properties.contains_key("containers"));
+        let claim = &TABLE["io.k8s.api.core.v1.PersistentVolumeClaimSpec"];
+        assert!(claim.item_enums["accessModes"].contains(&Value::from("ReadWriteOnce")));
+        assert!(spec.descriptions["restartPolicy"].contains("Possible enum values:"));
     }
 }
