@@ -87,12 +87,13 @@ fn logs_exec_attach_and_cp_answer_as_kube_without_a_kubelet() {
         stderr(&out)
     );
 
-    // Once bound, the node is looked up (and Capstan serves no Node objects).
+    // Once bound, the node is looked up (and Capstan serves no Node objects); kube reports the
+    // missing node under the request's resource.
     bind(&c, "/api/v1", "web", "node-1");
     for args in [&["logs", "web"][..], &["exec", "web", "--", "ls"]] {
         let out = c.kubectl(args);
         assert!(
-            stderr(&out).contains("Error from server (NotFound): nodes \"node-1\" not found"),
+            stderr(&out).contains("Error from server (NotFound): pods \"node-1\" not found"),
             "kubectl {args:?}: {}",
             stderr(&out)
         );
@@ -151,7 +152,7 @@ fn capstan_pods_logs_and_exec_answer_as_core_pods() {
         "/apis/capstan.dev/v1/namespaces/default/pods/cp/log",
     ]);
     assert!(
-        stderr(&out).contains("nodes \"node-2\" not found"),
+        stderr(&out).contains("pods.capstan.dev \"node-2\" not found"),
         "{}",
         stderr(&out)
     );

@@ -12,8 +12,9 @@
 //! * a pod no scheduler has placed (`spec.nodeName` empty) has an empty log (200, `text/plain`,
 //!   no bytes — `kubectl logs` prints nothing), and cannot be exec'd, attached or port-forwarded
 //!   (400 "pod <name> does not have a host assigned");
-//! * a pod bound to a node is answered as kube answers when that node has no Node object:
-//!   404 `nodes "<node>" not found`.
+//! * a pod bound to a node is answered as kube answers when that node has no Node object: 404
+//!   for the node's name — reported, as kube's generic store does, under the resource of the
+//!   request: `pods "<node>" not found`.
 //!
 //! Log options are read and validated first, as kube's parameter codec and
 //! `ValidatePodLogOptions` do (the alpha `stream` option is off, as by default in kube).
@@ -157,9 +158,11 @@ impl Rest for PodConnectRest {
                 ))),
             };
         }
-        // kube looks the node up for its kubelet's address; Capstan serves no Node objects.
+        // kube looks the node up for its kubelet's address, through the node store with the
+        // pod request's context, whose resource its NotFound names (`qualifiedResourceFromContext`);
+        // Capstan serves no Node objects.
         Err(ApiError::NotFound {
-            resource: GroupResource::new("", "nodes"),
+            resource: GroupResource::new(self.pods.descriptor().group.clone(), "pods"),
             name: node.to_string(),
         })
     }
