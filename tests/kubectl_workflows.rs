@@ -357,3 +357,43 @@ fn explain_shows_enums_as_kube_serves_them() {
     let out = c.kubectl_ok(&["explain", "namespaces.status"]);
     assert!(out.contains("enum: Active, Terminating"), "{out}");
 }
+
+/// `kubectl edit` with an invalid change re-opens the file headed by the server's errors; each
+/// appears once, as against kube-apiserver (an update used to report a metadata error twice).
+#[test]
+fn an_invalid_edit_reopens_with_each_error_once() {
+    let c = Capstan::start();
+    c.kubectl_ok(&["create", "configmap", "edited", "--from-literal=a=1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("count");
+    let reopened = dir.path().join("reopened.yaml");
+    // First round: add an invalid label. Second round: keep what kubectl re-opened, unchanged
+    // (kubectl then gives up: no valid changes).
+    let script = dir.path().join("editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ -e {count} ]; then cp \"$1\" {reopened}; exit 0; fi\ntouch {count}\n\
+             sed -i 's/^metadata:$/metadata:\\n  labels:\\n    \"bad label\": x/' \"$1\"\n",
+            count = count.display(),
+            reopened = reopened.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x", &script.display().to_string()])
+        .status()
+        .unwrap();
+    let out = c.kubectl_env(
+        &["edit", "configmap", "edited"],
+        &[("EDITOR", &script.display().to_string())],
+    );
+    assert!(!out.status.success());
+    let text = std::fs::read_to_string(&reopened).unwrap();
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("# * ")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].starts_with("# * metadata.labels: Invalid value: \"bad label\""),
+        "{text}"
+    );
+}
