@@ -235,9 +235,13 @@ fn discovery_lists_both_versions() {
         names,
         [
             "pods",
+            "pods/attach",
             "pods/binding",
             "pods/ephemeralcontainers",
             "pods/eviction",
+            "pods/exec",
+            "pods/log",
+            "pods/portforward",
             "pods/status"
         ]
     );

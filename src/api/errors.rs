@@ -154,12 +154,17 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// 422: field validation failed.
-    #[error("{kind} {name:?} is invalid: {}", aggregate(causes))]
+    #[error("{}", invalid_message(kind, name, causes))]
     Invalid {
         kind: GroupKind,
         name: String,
         causes: Vec<FieldError>,
     },
+    /// 422 with kube's generic text, reason Invalid and empty details: what kube answers (through
+    /// `NewGenericServerResponse`) when a JSON patch or a strategic merge patch cannot be applied
+    /// to the object. The patch library's own reason is not sent, as kube does not send it.
+    #[error("the server rejected our request due to an error in our request")]
+    PatchNotApplicable,
     /// 429: too many requests in flight.
     #[error("{message}")]
     TooManyRequests {
@@ -213,14 +218,21 @@ fn terminating_reason(namespace: &str) -> String {
     format!("unable to create new content in namespace {namespace} because it is being terminated")
 }
 
-/// kube's `utilerrors.Aggregate` text: one error alone, or `[a, b]`.
-fn aggregate(causes: &[FieldError]) -> String {
-    match causes {
-        [one] => one.to_string(),
-        many => {
-            let parts: Vec<String> = many.iter().map(ToString::to_string).collect();
-            format!("[{}]", parts.join(", "))
-        }
+/// kube's `NewInvalid` text: the causes as `ErrorList.ToAggregate` prints them, which drops
+/// repeated messages (kinds whose update validation runs the metadata checks twice, such as
+/// configmaps, report each metadata error twice in `causes` but once in the message); no causes
+/// leave the bare "is invalid".
+fn invalid_message(kind: &GroupKind, name: &str, causes: &[FieldError]) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let parts: Vec<String> = causes
+        .iter()
+        .map(ToString::to_string)
+        .filter(|msg| seen.insert(msg.clone()))
+        .collect();
+    match parts.as_slice() {
+        [] => format!("{kind} {name:?} is invalid"),
+        [one] => format!("{kind} {name:?} is invalid: {one}"),
+        many => format!("{kind} {name:?} is invalid: [{}]", many.join(", ")),
     }
 }
 
@@ -263,7 +275,7 @@ impl ApiError {
             Self::Expired { .. } | Self::ExpiredContinue { .. } => 410,
             Self::RequestEntityTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::PatchNotApplicable => 422,
             Self::TooManyRequests { .. } => 429,
             Self::Internal(_) | Self::Unknown(_) => 500,
             Self::ServiceUnavailable(_) => 503,
@@ -287,7 +299,7 @@ impl ApiError {
             Self::Expired { .. } | Self::ExpiredContinue { .. } => "Expired",
             Self::RequestEntityTooLarge(_) => "RequestEntityTooLarge",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
-            Self::Invalid { .. } => "Invalid",
+            Self::Invalid { .. } | Self::PatchNotApplicable => "Invalid",
             Self::TooManyRequests { .. } => "TooManyRequests",
             Self::Internal(_) => "InternalError",
             Self::Unknown(_) => "",
@@ -350,6 +362,7 @@ impl ApiError {
                 ),
                 ..Default::default()
             }),
+            Self::PatchNotApplicable => Some(StatusDetails::default()),
             Self::TooManyRequests {
                 retry_after_seconds,
                 ..
@@ -461,6 +474,22 @@ mod tests {
         assert_eq!(causes[0].reason.as_deref(), Some("FieldValueRequired"));
         assert_eq!(causes[0].field.as_deref(), Some("spec.containers"));
         assert_eq!(causes[0].message.as_deref(), Some("Required value"));
+    }
+
+    #[test]
+    fn invalid_message_drops_repeated_causes_but_details_keep_them() {
+        let label = || FieldError::invalid("metadata.labels", "bad label", "name part must …");
+        let err = ApiError::invalid(GroupKind::new("", "ConfigMap"), "c", vec![label(), label()]);
+        let status = err.to_status();
+        assert_eq!(
+            status.message.as_deref(),
+            Some(
+                "ConfigMap \"c\" is invalid: metadata.labels: Invalid value: \"bad label\": name part must …"
+            )
+        );
+        assert_eq!(status.details.unwrap().causes.unwrap().len(), 2);
+        let none = ApiError::invalid(GroupKind::new("", "Pod"), "p", vec![]);
+        assert_eq!(none.to_string(), "Pod \"p\" is invalid");
     }
 
     #[test]

@@ -243,6 +243,9 @@ fn required_verb(verb: &str, has_name: bool, is_subresource: bool) -> Result<Ver
 }
 
 async fn run(scope: &Scope, verb: Verb, body: Body) -> Result<Response, ApiError> {
+    if scope.rest.is_connect() {
+        return handlers::connect::connect(scope).await;
+    }
     match verb {
         Verb::Get => handlers::get::get(scope).await,
         Verb::List => handlers::list::list(scope).await,

@@ -77,6 +77,12 @@ impl QueryParams {
             .map(|v| !(v == "0" || v.eq_ignore_ascii_case("false")))
     }
 
+    /// Every parameter in order, for endpoints that read their own options
+    /// ([`crate::registry::Rest::connect`]).
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// An `int64` parameter; a value Go's `strconv.ParseInt` rejects is 400.
     fn int64(&self, key: &str) -> Result<Option<i64>, ApiError> {
         self.get(key).map(parse_int64).transpose()

@@ -1,7 +1,8 @@
 //! What the installer serves, described for the OpenAPI documents.
 //!
 //! The documents are built from the same storage maps the router is, so a resource, verb or
-//! subresource is advertised exactly when it is served.
+//! subresource is advertised exactly when it is served (connect-style subresources aside, which
+//! the documents leave out).
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,12 @@ fn served_in_group(info: &ApiGroupInfo) -> Vec<ServedResource> {
             let Some((parent, name)) = path.split_once('/') else {
                 continue;
             };
+            // Connect-style subresources (`pods/log`, `pods/exec`) answer with bytes, not objects;
+            // the documents do not describe them yet (kube lists `connect` operations returning
+            // strings).
+            if rest.is_connect() {
+                continue;
+            }
             if let Some(resource) = resources.get_mut(parent) {
                 // A subresource's descriptor names the kind of its body (`Binding`, `Eviction`).
                 let descriptor = rest.descriptor();

@@ -28,8 +28,8 @@ use crate::api::scheme::{ConversionError, GroupVersionKind, Scheme};
 use crate::api::table::TableColumnDefinition;
 use crate::api::{ApiError, ResourceDescriptor};
 use crate::registry::{
-    DeleteResult, ListResult, ObjectUpdate, RequestContext, Rest, Verb, WatchEvent, WatchEvents,
-    default_table_row,
+    DeleteResult, ListResult, ObjectUpdate, RawResponse, RequestContext, Rest, Verb, WatchEvent,
+    WatchEvents, default_table_row,
 };
 
 /// A version's storage map: `Rest`s by path (`pods`, `pods/status`), as `ApiVersionInfo` takes
@@ -180,6 +180,20 @@ impl Rest for ConvertingRest {
             Ok(stored) => self.inner.table_row(&stored),
             Err(_) => default_table_row(object),
         }
+    }
+
+    fn is_connect(&self) -> bool {
+        self.inner.is_connect()
+    }
+
+    /// Raw bytes (a pod's log) are the same in every version.
+    async fn connect(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        params: &[(String, String)],
+    ) -> Result<RawResponse, ApiError> {
+        self.inner.connect(ctx, name, params).await
     }
 
     async fn get(

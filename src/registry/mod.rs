@@ -109,6 +109,14 @@ pub enum DeleteResult {
     Pending(Value),
 }
 
+/// The answer of a connect-style subresource ([`Rest::connect`]): bytes of a content type, not an
+/// object (kube's `ResourceStreamer`; a proxied kubelet stream once there is one).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawResponse {
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
 /// The verbs of one resource or subresource; unsupported ones answer 405 through the defaults.
 ///
 /// Objects are JSON values in the resource's own apiVersion and kind. Every method is called after
@@ -214,6 +222,26 @@ pub trait Rest: Send + Sync {
         _opts: &DeleteOpts,
     ) -> Result<DeleteResult, ApiError> {
         Err(self.unsupported("delete"))
+    }
+
+    /// Whether this is one of kube's connect-style subresources (`pods/exec`, `pods/attach`,
+    /// `pods/portforward`, which kube serves through a `Connecter`, and `pods/log`, a getter that
+    /// streams): every verb in [`Rest::verbs`] (`get` for GET, `create` for POST) is answered by
+    /// [`Rest::connect`] with raw bytes instead of by the object handlers.
+    fn is_connect(&self) -> bool {
+        false
+    }
+
+    /// Answers a connect-style request on `name`. `params` are the query parameters in order
+    /// (repeatable ones such as exec's `command` appear once per value); each endpoint reads its
+    /// own options from them, as kube's parameter codec does per options kind.
+    async fn connect(
+        &self,
+        _ctx: &RequestContext,
+        _name: &str,
+        _params: &[(String, String)],
+    ) -> Result<RawResponse, ApiError> {
+        Err(self.unsupported("get"))
     }
 
     /// The 405 for `verb` on this resource.

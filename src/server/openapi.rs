@@ -6,8 +6,9 @@
 //! avoid re-downloading. A per-group-version document asked for with `?hash=` equal to its ETag is
 //! immutable, so it is marked cacheable for a year. A stale hash gets the current document
 //! without those headers: kube redirects instead, but the aggregator rejects redirects from an
-//! aggregated server (aggregation-contract.md §3.15–3.16). Only JSON is served; a client that
-//! accepts nothing but protobuf gets 406.
+//! aggregated server (aggregation-contract.md §3.15–3.16). `/openapi/v2` is also served in
+//! protobuf (gnostic's message, which client-go's `OpenAPISchema()` asks for); the v3 documents
+//! are JSON only, and a client accepting nothing we serve gets 406.
 
 use std::sync::Arc;
 
@@ -51,12 +52,35 @@ pub fn openapi_router(docs: Arc<OpenApiDocs>) -> Router {
         .with_state(served)
 }
 
+/// The protobuf media type kube-openapi answers with, and the older spelling it also accepts.
+const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+const V2_PROTOBUF_DEPRECATED: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/// JSON, or gnostic's protobuf form, whichever `Accept` prefers (JSON for `*/*`), as
+/// kube-openapi's handler chooses.
 async fn v2(State(served): State<Served>, headers: HeaderMap) -> Response {
-    respond(&served, served.docs.v2(), &headers, false)
+    let offered = ["application/json", V2_PROTOBUF_DEPRECATED, V2_PROTOBUF];
+    match negotiate(headers.get(header::ACCEPT), &offered) {
+        Some(0) => respond(
+            &served,
+            served.docs.v2(),
+            &headers,
+            false,
+            "application/json",
+        ),
+        Some(_) => respond(
+            &served,
+            served.docs.v2_protobuf(),
+            &headers,
+            false,
+            V2_PROTOBUF,
+        ),
+        None => not_acceptable(),
+    }
 }
 
 async fn v3_index(State(served): State<Served>, headers: HeaderMap) -> Response {
-    respond(&served, served.docs.v3_index(), &headers, false)
+    respond_json(&served, served.docs.v3_index(), &headers, false)
 }
 
 #[derive(Deserialize)]
@@ -74,7 +98,26 @@ async fn v3_group_version(
         return (StatusCode::NOT_FOUND, "404 page not found\n").into_response();
     };
     let immutable = query.hash.as_deref() == Some(doc.etag());
-    respond(&served, doc, &headers, immutable)
+    respond_json(&served, doc, &headers, immutable)
+}
+
+/// A v3 document, which is served as JSON only.
+fn respond_json(
+    served: &Served,
+    doc: &OpenApiDocument,
+    request: &HeaderMap,
+    immutable: bool,
+) -> Response {
+    match negotiate(request.get(header::ACCEPT), &["application/json"]) {
+        Some(_) => respond(served, doc, request, immutable, "application/json"),
+        None => not_acceptable(),
+    }
+}
+
+fn not_acceptable() -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    (StatusCode::NOT_ACCEPTABLE, headers).into_response()
 }
 
 fn respond(
@@ -82,12 +125,10 @@ fn respond(
     doc: &OpenApiDocument,
     request: &HeaderMap,
     immutable: bool,
+    content_type: &'static str,
 ) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
-    if !accepts_json(request.get(header::ACCEPT)) {
-        return (StatusCode::NOT_ACCEPTABLE, headers).into_response();
-    }
     let etag = format!("\"{}\"", doc.etag());
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
@@ -108,10 +149,7 @@ fn respond(
     if none_match(request, &etag) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     (StatusCode::OK, headers, doc.json().clone()).into_response()
 }
 
@@ -134,17 +172,16 @@ fn none_match(request: &HeaderMap, etag: &str) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
 }
 
-/// Whether the best acceptable media type that we could serve is JSON: clauses are taken by
-/// quality (ties in order); the first one naming `application/json`, `application/*` or `*/*`
-/// wins. A missing or empty header accepts anything.
-fn accepts_json(accept: Option<&HeaderValue>) -> bool {
-    let Some(text) = accept
+/// Which of `offered` (`type/subtype`, in the server's order of preference) to answer with, as
+/// kube-openapi's handler picks: `Accept` clauses by quality, more specific first among equals
+/// (goautoneg's order); for the first clause that matches any offer, the first offer it matches.
+/// A missing or empty header is `*/*`; `None` when nothing matches (406).
+fn negotiate(accept: Option<&HeaderValue>, offered: &[&str]) -> Option<usize> {
+    let text = accept
         .and_then(|v| v.to_str().ok())
         .filter(|t| !t.trim().is_empty())
-    else {
-        return true;
-    };
-    let mut clauses: Vec<(f32, &str)> = text
+        .unwrap_or("*/*");
+    let mut clauses: Vec<(f32, &str, &str)> = text
         .split(',')
         .filter_map(|clause| {
             let mut parts = clause.split(';');
@@ -153,14 +190,21 @@ fn accepts_json(accept: Option<&HeaderValue>) -> bool {
                 .filter_map(|p| p.trim().strip_prefix("q="))
                 .find_map(|q| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
-            Some((q, media))
+            let (ty, sub) = media.split_once('/').unwrap_or((media, ""));
+            Some((q, ty, sub))
         })
-        .filter(|(q, _)| *q > 0.0)
+        .filter(|(q, _, _)| *q > 0.0)
         .collect();
-    clauses.sort_by(|a, b| b.0.total_cmp(&a.0));
-    clauses.iter().any(|(_, media)| {
-        let (ty, sub) = media.split_once('/').unwrap_or((media, ""));
-        (ty == "application" || ty == "*") && (sub == "json" || sub == "*")
+    clauses.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then((a.1 == "*").cmp(&(b.1 == "*")))
+            .then((a.2 == "*").cmp(&(b.2 == "*")))
+    });
+    clauses.iter().find_map(|(_, ty, sub)| {
+        offered.iter().position(|offer| {
+            let (oty, osub) = offer.split_once('/').unwrap_or((offer, ""));
+            (*ty == "*" || *ty == oty) && (*sub == "*" || *sub == osub)
+        })
     })
 }
 
@@ -239,13 +283,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn protobuf_only_is_not_acceptable() {
+    async fn v2_speaks_protobuf_as_kube_openapi_does() {
         let docs = docs();
-        let proto = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
-        let response = call(&docs, "/openapi/v2", &[("accept", proto)]).await;
+        for asked in [
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+            "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            "application/json;q=0.5, application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+        ] {
+            let response = call(&docs, "/openapi/v2", &[("accept", asked)]).await;
+            assert_eq!(response.status(), StatusCode::OK, "{asked}");
+            assert_eq!(
+                header(&response, header::CONTENT_TYPE),
+                Some("application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+            );
+            let etag = format!("\"{}\"", docs.v2_protobuf().etag());
+            assert_eq!(header(&response, header::ETAG), Some(etag.as_str()));
+            assert_eq!(&body(response).await, docs.v2_protobuf().json());
+        }
+        // `*/*` and a JSON preference get JSON.
+        for asked in ["*/*", "application/*", "application/json, */*;q=0.9"] {
+            let response = call(&docs, "/openapi/v2", &[("accept", asked)]).await;
+            assert_eq!(
+                header(&response, header::CONTENT_TYPE),
+                Some("application/json"),
+                "{asked}"
+            );
+        }
+        let response = call(&docs, "/openapi/v2", &[("accept", "text/html")]).await;
+        assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
+    }
+
+    #[tokio::test]
+    async fn v3_is_json_only() {
+        let docs = docs();
+        let proto = "application/com.github.proto-openapi.spec.v3@v1.0+protobuf";
+        let response = call(&docs, "/openapi/v3", &[("accept", proto)]).await;
         assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
         let fallback = format!("{proto}, application/json;q=0.5");
-        let response = call(&docs, "/openapi/v2", &[("accept", &fallback)]).await;
+        let response = call(&docs, "/openapi/v3", &[("accept", &fallback)]).await;
         assert_eq!(response.status(), StatusCode::OK);
         let response = call(&docs, "/openapi/v3", &[("accept", "application/json;q=0")]).await;
         assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);

@@ -170,6 +170,11 @@ impl Capstan {
         kubectl_with(&self.kubeconfig, args, Some(stdin))
     }
 
+    /// Runs kubectl with extra environment variables (`EDITOR` for `kubectl edit`).
+    pub fn kubectl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        kubectl_command(&self.kubeconfig, args, None, env)
+    }
+
     /// Runs kubectl with extra environment variables (`EDITOR` for `kubectl edit`) and asserts
     /// success, returning stdout.
     pub fn kubectl_env_ok(&self, args: &[&str], env: &[(&str, &str)]) -> String {

@@ -10,15 +10,24 @@ them, the properties (and the definition itself) carrying one of:
 
 The output is the table src/api/schema/extensions.json: one definition per line, keys sorted, the
 `x-kubernetes-` prefix dropped. Each definition maps to an object whose "properties" holds the
-per-property extensions and whose other keys are the definition's own (only map-type occurs).
+per-property extensions and whose other keys are the definition's own (map-type, and "required":
+kube's list of required properties, written for every object definition, empty when none — the
+crates' schemas require fields kube does not, such as LocalObjectReference's name).
 
 The v3 documents (api/openapi-spec/v3/*.json) must agree with swagger.json on every extracted
 value; the script fails if they do not, so a drift between the two is noticed when regenerating.
+
+The published files leave out the `enum` lists a running kube-apiserver serves (and kubectl
+explain prints); those come from the OpenAPI definitions generated into the module
+(pkg/generated/openapi/zz_generated.openapi.go): "enum" on a property, "items-enum" on the
+elements of an array property. A property with its own enum also takes its description from
+there: the served one ends with the "Possible enum values" the published files lack.
 
 Usage: generate.py <k8s.io/kubernetes module dir>    (see scripts/gen-schema-extensions.sh)
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -98,9 +107,67 @@ def extract(definitions, names):
                 properties[prop] = found
         if properties:
             entry["properties"] = properties
+        if "properties" in definition:
+            entry["required"] = definition.get("required", [])
         if entry:
             table[name] = entry
     return table
+
+
+GO_FUNC = re.compile(r'^func schema_(\w+)\(ref common\.ReferenceCallback\)')
+GO_PROPERTY = re.compile(r'^(\t+)"([^"]+)": \{$')
+GO_ENUM = re.compile(r'^(\t+)Enum:\s+\[\]interface\{\}\{(.*)\},$')
+GO_DESCRIPTION = re.compile(r'^(\t+)Description:\s+(".*"),$')
+# An Enum two tabs inside its property's entry is the property's own; five is its array items'.
+PROPERTY_DEPTH, ITEMS_DEPTH = 2, 5
+
+
+def go_enums(module_dir):
+    """(definition, property) -> {key: values, "description": text} from the generated Go
+    OpenAPI definitions."""
+    source = Path(module_dir) / "pkg" / "generated" / "openapi" / "zz_generated.openapi.go"
+    enums = {}
+    definition, properties, descriptions = None, [], {}
+    for line in source.read_text().splitlines():
+        m = GO_FUNC.match(line)
+        if m:
+            # schema_k8sio_api_core_v1_PodSpec -> io.k8s.api.core.v1.PodSpec
+            definition = "io.k8s." + m.group(1).removeprefix("k8sio_").replace("_", ".")
+            properties, descriptions = [], {}
+            continue
+        m = GO_PROPERTY.match(line)
+        if m:
+            properties.append((len(m.group(1)), m.group(2)))
+            continue
+        m = GO_DESCRIPTION.match(line)
+        if m and properties:
+            # A Go string literal with JSON-compatible escapes.
+            descriptions[(properties[-1], len(m.group(1)))] = json.loads(m.group(2))
+            continue
+        m = GO_ENUM.match(line)
+        if m and definition:
+            depth = len(m.group(1))
+            enclosing = [p for p in properties if p[0] < depth]
+            if not enclosing:
+                continue
+            indent, prop = enclosing[-1]
+            key = {PROPERTY_DEPTH: "enum", ITEMS_DEPTH: "items-enum"}.get(depth - indent)
+            if key is None:
+                sys.exit(f"{definition}.{prop}: enum at an unexpected depth {depth - indent}")
+            found = {key: json.loads("[" + m.group(2) + "]")}
+            description = descriptions.get(((indent, prop), depth))
+            if key == "enum" and description is not None:
+                found["description"] = description
+            enums[(definition, prop)] = found
+    return enums
+
+
+def add_enums(table, definitions, names, enums):
+    for (definition, prop), found in sorted(enums.items()):
+        if definition not in names or prop not in definitions[definition].get("properties", {}):
+            continue
+        entry = table.setdefault(definition, {})
+        entry.setdefault("properties", {}).setdefault(prop, {}).update(found)
 
 
 def check_v3(spec_dir, table):
@@ -126,8 +193,10 @@ def main():
         sys.exit(__doc__)
     spec_dir = Path(sys.argv[1]) / "api" / "openapi-spec"
     definitions = json.loads((spec_dir / "swagger.json").read_text())["definitions"]
-    table = extract(definitions, reachable(definitions))
+    names = reachable(definitions)
+    table = extract(definitions, names)
     check_v3(spec_dir, table)
+    add_enums(table, definitions, names, go_enums(sys.argv[1]))
     sys.stdout.write(render(table))
 
 

@@ -10,6 +10,7 @@
 mod operations;
 mod params;
 mod v2;
+mod v2_proto;
 mod v3;
 
 #[cfg(test)]
@@ -54,7 +55,7 @@ pub struct ServedSubresource {
     pub verbs: Vec<String>,
 }
 
-/// A document ready to serve: its JSON and ETag.
+/// A document ready to serve: its bytes (JSON, or the protobuf form of `/openapi/v2`) and ETag.
 #[derive(Clone, Debug)]
 pub struct OpenApiDocument {
     json: Bytes,
@@ -64,21 +65,58 @@ pub struct OpenApiDocument {
 impl OpenApiDocument {
     fn new(value: &Value) -> Self {
         // Serialising a Value cannot fail (string keys only).
-        let json = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+        Self::from_bytes(serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    fn from_bytes(bytes: Vec<u8>) -> Self {
+        let json = Bytes::from(bytes);
         let digest = Sha512::digest(&json);
         let etag = digest.iter().map(|b| format!("{b:02X}")).collect();
         Self { json, etag }
     }
 
-    /// The document as served (compact JSON).
+    /// The document as served: compact JSON (protobuf for [`OpenApiDocs::v2_protobuf`]).
     pub fn json(&self) -> &Bytes {
         &self.json
     }
 
-    /// Upper-case hex SHA-512 of [`Self::json`], unquoted: the `hash` query value of `/openapi/v3`
-    /// URLs; the `ETag` header is this, quoted.
+    /// Upper-case hex SHA-512 of the served bytes, unquoted: the `hash` query value of
+    /// `/openapi/v3` URLs; the `ETag` header is this, quoted.
     pub fn etag(&self) -> &str {
         &self.etag
+    }
+}
+
+/// kube's published form of the apimachinery types that marshal themselves as scalars. The model
+/// describes both with `x-kubernetes-int-or-string` (the structural-schema form, which the patch
+/// and validation code reads); kube's documents give them types instead, differently in v2 (a
+/// string, IntOrString formatted `int-or-string`) and v3 (`oneOf` the JSON types they take).
+/// Returns the replacement of every key but `description`.
+fn kube_scalar_form(name: &str, v3: bool) -> Option<Value> {
+    Some(match (name, v3) {
+        ("io.k8s.apimachinery.pkg.util.intstr.IntOrString", false) => {
+            json!({"type": "string", "format": "int-or-string"})
+        }
+        ("io.k8s.apimachinery.pkg.util.intstr.IntOrString", true) => {
+            json!({"format": "int-or-string", "oneOf": [{"type": "integer"}, {"type": "string"}]})
+        }
+        ("io.k8s.apimachinery.pkg.api.resource.Quantity", false) => json!({"type": "string"}),
+        ("io.k8s.apimachinery.pkg.api.resource.Quantity", true) => {
+            json!({"oneOf": [{"type": "string"}, {"type": "number"}]})
+        }
+        _ => return None,
+    })
+}
+
+/// Applies [`kube_scalar_form`] to a document's definitions.
+fn use_kube_scalar_forms<'a>(schemas: impl Iterator<Item = (&'a String, &'a mut Value)>, v3: bool) {
+    for (name, schema) in schemas {
+        let (Some(Value::Object(form)), Value::Object(obj)) = (kube_scalar_form(name, v3), schema)
+        else {
+            continue;
+        };
+        obj.retain(|k, _| k == "description");
+        obj.extend(form);
     }
 }
 
@@ -98,6 +136,7 @@ pub enum OpenApiError {
 #[derive(Clone, Debug)]
 pub struct OpenApiDocs {
     v2: OpenApiDocument,
+    v2_protobuf: OpenApiDocument,
     v3_index: OpenApiDocument,
     v3: BTreeMap<String, OpenApiDocument>,
 }
@@ -132,7 +171,9 @@ impl OpenApiDocs {
             .collect();
         let definitions = definitions(model, resources, &schema_of);
 
-        let v2 = OpenApiDocument::new(&v2::document(&paths, &definitions));
+        let v2_json = v2::document(&paths, &definitions);
+        let v2_protobuf = OpenApiDocument::from_bytes(v2_proto::encode(&v2_json));
+        let v2 = OpenApiDocument::new(&v2_json);
         let mut v3 = BTreeMap::new();
         let gv_paths: BTreeSet<&str> = paths.iter().map(|p| p.gv_path.as_str()).collect();
         for gv_path in gv_paths {
@@ -148,12 +189,23 @@ impl OpenApiDocs {
             })
             .collect();
         let v3_index = OpenApiDocument::new(&json!({ "paths": index }));
-        Ok(Self { v2, v3_index, v3 })
+        Ok(Self {
+            v2,
+            v2_protobuf,
+            v3_index,
+            v3,
+        })
     }
 
     /// `/openapi/v2`: Swagger 2.0 with every path and definition.
     pub fn v2(&self) -> &OpenApiDocument {
         &self.v2
+    }
+
+    /// `/openapi/v2` as gnostic's `openapi.v2.Document` protobuf message, which client-go's
+    /// `OpenAPISchema()` (kubectl's client-side validation) asks for.
+    pub fn v2_protobuf(&self) -> &OpenApiDocument {
+        &self.v2_protobuf
     }
 
     /// `/openapi/v3`: the index of per-group-version documents with their hashes.

@@ -501,3 +501,31 @@ fn verbs_decide_the_operations() {
             .is_none()
     );
 }
+
+#[test]
+fn int_or_string_and_quantity_have_kubes_published_forms() {
+    let v2 = v2();
+    let int_or_string = &v2["definitions"]["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
+    assert_eq!(int_or_string["type"], "string");
+    assert_eq!(int_or_string["format"], "int-or-string");
+    assert!(int_or_string["description"].is_string());
+    assert!(int_or_string.get("x-kubernetes-int-or-string").is_none());
+    let quantity = &v2["definitions"]["io.k8s.apimachinery.pkg.api.resource.Quantity"];
+    assert_eq!(quantity["type"], "string");
+    assert!(quantity.get("format").is_none());
+
+    let v3 = v3("api/v1");
+    let schemas = &v3["components"]["schemas"];
+    let int_or_string = &schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
+    assert_eq!(int_or_string["format"], "int-or-string");
+    assert_eq!(
+        int_or_string["oneOf"],
+        serde_json::json!([{"type": "integer"}, {"type": "string"}])
+    );
+    let quantity = &schemas["io.k8s.apimachinery.pkg.api.resource.Quantity"];
+    assert_eq!(
+        quantity["oneOf"],
+        serde_json::json!([{"type": "string"}, {"type": "number"}])
+    );
+    assert!(quantity.get("x-kubernetes-int-or-string").is_none());
+}

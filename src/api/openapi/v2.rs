@@ -23,6 +23,8 @@ pub(super) fn document(paths: &[PathItem], definitions: &BTreeMap<String, Value>
         .iter()
         .map(|item| (item.path.clone(), path_item(item)))
         .collect();
+    let mut definitions = definitions.clone();
+    super::use_kube_scalar_forms(definitions.iter_mut(), false);
     json!({
         "swagger": "2.0",
         "info": { "title": "Capstan", "version": "unversioned" },

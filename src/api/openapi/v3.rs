@@ -24,13 +24,14 @@ pub(super) fn document(paths: &[&PathItem], definitions: &BTreeMap<String, Value
                 .chain(body)
         })
     });
-    let schemas: Map<String, Value> = reachable(roots, definitions)
+    let mut schemas: Map<String, Value> = reachable(roots, definitions)
         .into_iter()
         .filter_map(|name| {
             let schema = definitions.get(&name)?;
             Some((name, to_v3(schema)))
         })
         .collect();
+    super::use_kube_scalar_forms(schemas.iter_mut(), true);
     let paths: Map<String, Value> = paths
         .iter()
         .map(|item| (item.path.clone(), path_item(item)))

@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 
 use super::go_fmt::{go_type, go_value};
 use super::strategic_list::{merge_slice, normalize_element_order, partition, slice_kind};
+use crate::api::ApiError;
 use crate::api::schema::{PatchStrategy, Shape, TypeRef};
-use crate::api::{ApiError, FieldError, GroupKind};
 
 pub(super) const DIRECTIVE: &str = "$patch";
 const SET_ELEMENT_ORDER: &str = "$setElementOrder";
@@ -51,16 +51,13 @@ impl PatchError {
         }
     }
 
-    /// The [`ApiError`] kube answers with: 400 as is; 422 becomes `Invalid` on field `patch`;
-    /// 500 is passed through unprefixed and without a reason ([`ApiError::Unknown`]).
+    /// The [`ApiError`] kube answers with: 400 as is; 422 is kube's generic "rejected" answer
+    /// without the reason ([`ApiError::PatchNotApplicable`]); 500 is passed through unprefixed
+    /// and without a reason ([`ApiError::Unknown`]).
     pub fn into_api_error(self) -> ApiError {
         match self {
             Self::BadRequest(m) => ApiError::BadRequest(m),
-            Self::Unprocessable(m) => ApiError::invalid(
-                GroupKind::default(),
-                "",
-                vec![FieldError::invalid("patch", Value::Null, m)],
-            ),
+            Self::Unprocessable(_) => ApiError::PatchNotApplicable,
             Self::Internal(m) => ApiError::Unknown(m),
         }
     }

@@ -16,15 +16,15 @@ use serde_json::{Map, Number, Value};
 use super::schema::{FieldMode, Schema};
 use super::{MAGIC, ProtobufError, gotime};
 
-const TIME: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.Time";
-const MICRO_TIME: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime";
-const DURATION: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.Duration";
-const FIELDS_V1: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1";
-const VERBS: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.Verbs";
-const QUANTITY: &str = "k8s.io.apimachinery.pkg.api.resource.Quantity";
-const QUANTITY_VALUE: &str = "k8s.io.apimachinery.pkg.api.resource.QuantityValue";
-const INT_OR_STRING: &str = "k8s.io.apimachinery.pkg.util.intstr.IntOrString";
-const RAW_EXTENSION: &str = "k8s.io.apimachinery.pkg.runtime.RawExtension";
+pub(super) const TIME: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.Time";
+pub(super) const MICRO_TIME: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime";
+pub(super) const DURATION: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.Duration";
+pub(super) const FIELDS_V1: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1";
+pub(super) const VERBS: &str = "k8s.io.apimachinery.pkg.apis.meta.v1.Verbs";
+pub(super) const QUANTITY: &str = "k8s.io.apimachinery.pkg.api.resource.Quantity";
+pub(super) const QUANTITY_VALUE: &str = "k8s.io.apimachinery.pkg.api.resource.QuantityValue";
+pub(super) const INT_OR_STRING: &str = "k8s.io.apimachinery.pkg.util.intstr.IntOrString";
+pub(super) const RAW_EXTENSION: &str = "k8s.io.apimachinery.pkg.runtime.RawExtension";
 
 /// Converts one message. `depth` counts protobuf objects embedded in `RawExtension`s above this
 /// one, which [`super::decode_embedded`] bounds.

@@ -7,10 +7,16 @@
 //! message is decoded with prost-reflect against the descriptors of Kubernetes' own `.proto`
 //! files, embedded at build time, and converted to the JSON Go would write for the same object
 //! ([`json`]). IO-free.
+//!
+//! The same knowledge of the Go types brings JSON bodies to the shape kube's decode and encode
+//! gives them ([`go_json_shape`]), which the store applies to every object it takes and returns.
 
 mod gotime;
 mod json;
 mod schema;
+mod shape;
+
+pub use shape::go_json_shape;
 
 use prost_reflect::{DynamicMessage, Value as Pb};
 use serde_json::Value;

@@ -274,7 +274,8 @@ fn extension_source<'a>(sources: &'a BTreeMap<String, String>, name: &'a str) ->
     sources.get(name).map_or(name, String::as_str)
 }
 
-/// Writes kube's extensions for definition `name` into its schema, as kube's documents carry them.
+/// Writes kube's extensions (and `required` list) for definition `name` into its schema, as kube's
+/// documents carry them.
 fn add_extensions(name: &str, schema: &mut Value) {
     let Some(ext) = extensions::for_definition(name) else {
         return;
@@ -288,12 +289,36 @@ fn add_extensions(name: &str, schema: &mut Value) {
             extensions::map_type_name(map_type).into(),
         );
     }
+    match ext.required.as_deref() {
+        Some([]) => {
+            obj.remove("required");
+        }
+        Some(required) => {
+            obj.insert("required".into(), required.to_vec().into());
+        }
+        None => {}
+    }
     let Some(Value::Object(properties)) = obj.get_mut("properties") else {
         return;
     };
     for (prop, field_ext) in &ext.properties {
         if let Some(Value::Object(property)) = properties.get_mut(prop) {
             property.extend(to_openapi(field_ext));
+        }
+    }
+    for (prop, values) in &ext.enums {
+        if let Some(Value::Object(property)) = properties.get_mut(prop) {
+            property.insert("enum".into(), values.clone().into());
+            if let Some(description) = ext.descriptions.get(prop) {
+                property.insert("description".into(), description.clone().into());
+            }
+        }
+    }
+    for (prop, values) in &ext.item_enums {
+        if let Some(Value::Object(items)) =
+            properties.get_mut(prop).and_then(|p| p.get_mut("items"))
+        {
+            items.insert("enum".into(), values.clone().into());
         }
     }
 }

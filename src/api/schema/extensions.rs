@@ -1,5 +1,6 @@
-//! kube's list, map and patch extensions, from the table generated out of Kubernetes' published
-//! OpenAPI spec (extensions.json; see extensions.NOTICE and scripts/gen-schema-extensions.sh).
+//! kube's list, map and patch extensions (and its `required` lists), from the table generated out
+//! of Kubernetes' published OpenAPI spec (extensions.json; see extensions.NOTICE and
+//! scripts/gen-schema-extensions.sh).
 //!
 //! The crates' schemas carry structure only; strategic merge patch, apply and the OpenAPI
 //! documents need these extensions, and keeping them in one generated table (rather than
@@ -24,6 +25,15 @@ pub(super) struct DefinitionExtensions {
     pub map_type: Option<MapType>,
     /// Per property.
     pub properties: BTreeMap<String, FieldExtensions>,
+    /// kube's `required` list, when the table gives one (every object definition it covers):
+    /// it replaces the crates' list, which requires fields kube does not.
+    pub required: Option<Vec<String>>,
+    /// The values a property may take (`enum`), which kube serves and kubectl explain prints.
+    pub enums: BTreeMap<String, Vec<Value>>,
+    /// The values the elements of an array property may take (`items.enum`).
+    pub item_enums: BTreeMap<String, Vec<Value>>,
+    /// The served description of a property with an `enum` (it lists the values' meanings).
+    pub descriptions: BTreeMap<String, String>,
 }
 
 /// One entry of extensions.json, as written (the `x-kubernetes-` prefix dropped).
@@ -38,6 +48,12 @@ struct RawExtensions {
     map_type: Option<String>,
     #[serde(default)]
     properties: BTreeMap<String, RawExtensions>,
+    required: Option<Vec<String>>,
+    #[serde(default, rename = "enum")]
+    values: Vec<Value>,
+    #[serde(default)]
+    items_enum: Vec<Value>,
+    description: Option<String>,
 }
 
 static TABLE: LazyLock<BTreeMap<String, DefinitionExtensions>> = LazyLock::new(|| {
@@ -56,16 +72,35 @@ fn parse(text: &str) -> Result<BTreeMap<String, DefinitionExtensions>, String> {
     raw.into_iter()
         .map(|(name, entry)| {
             let map_type = entry.map_type.as_deref().map(map_type).transpose()?;
+            let required = entry.required;
+            let mut enums = BTreeMap::new();
+            let mut item_enums = BTreeMap::new();
+            let mut descriptions = BTreeMap::new();
             let properties = entry
                 .properties
                 .into_iter()
-                .map(|(prop, raw)| Ok((prop, field(raw)?)))
+                .map(|(prop, mut raw)| {
+                    if !raw.values.is_empty() {
+                        enums.insert(prop.clone(), std::mem::take(&mut raw.values));
+                    }
+                    if !raw.items_enum.is_empty() {
+                        item_enums.insert(prop.clone(), std::mem::take(&mut raw.items_enum));
+                    }
+                    if let Some(description) = raw.description.take() {
+                        descriptions.insert(prop.clone(), description);
+                    }
+                    Ok((prop, field(raw)?))
+                })
                 .collect::<Result<_, String>>()?;
             Ok((
                 name,
                 DefinitionExtensions {
                     map_type,
                     properties,
+                    required,
+                    enums,
+                    item_enums,
+                    descriptions,
                 },
             ))
         })
@@ -193,5 +228,35 @@ mod tests {
         );
         assert!(parse(r#"{"X": {"map-type": "sometimes"}}"#).is_err());
         assert!(parse(r#"{"X": {"list-kind": "map"}}"#).is_err());
+    }
+
+    #[test]
+    fn required_lists_are_kubes() {
+        // k8s-openapi requires `name`; kube only documents it as effectively required.
+        assert_eq!(
+            TABLE["io.k8s.api.core.v1.LocalObjectReference"].required,
+            Some(vec![])
+        );
+        assert_eq!(
+            TABLE["io.k8s.api.core.v1.Event"].required,
+            Some(vec!["metadata".to_string(), "involvedObject".to_string()])
+        );
+        assert_eq!(
+            TABLE["io.k8s.api.core.v1.PodSpec"].required,
+            Some(vec!["containers".to_string()])
+        );
+    }
+
+    #[test]
+    fn enums_are_kubes() {
+        let spec = &TABLE["io.k8s.api.core.v1.PodSpec"];
+        assert_eq!(
+            spec.enums["restartPolicy"],
+            ["Always", "Never", "OnFailure"].map(Value::from)
+        );
+        assert!(spec.properties.contains_key("containers"));
+        let claim = &TABLE["io.k8s.api.core.v1.PersistentVolumeClaimSpec"];
+        assert!(claim.item_enums["accessModes"].contains(&Value::from("ReadWriteOnce")));
+        assert!(spec.descriptions["restartPolicy"].contains("Possible enum values:"));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Deleting a namespace only marks it `Terminating` (see `registry::core::namespace`); this
 //! controller then, for each terminating namespace that still has the `kubernetes` spec
-//! finalizer:
+//! finalizer, from [`DELETION_GRACE_PERIOD`] after it sees it (as kube's controller waits):
 //!
 //! 1. deletes every object of every namespaced resource it was given, in phases (pods first, as
 //!    kube's OrderedNamespaceDeletion does; the phases come from `controlplane`);
@@ -35,6 +35,12 @@ use content::{ContentReport, delete_content};
 
 /// The name the finalizer acts under (`system:capstan:namespace-finalizer`).
 const NAME: &str = "namespace-finalizer";
+
+/// How long after seeing a terminating namespace its content is first deleted (kube's
+/// `namespaceDeletionGracePeriod`). Besides letting last-moment creations land, it gives clients
+/// deleting a namespace together with its objects (`kubectl delete -f` of a manifest holding
+/// both) the time to delete those objects themselves rather than find them already gone.
+pub const DELETION_GRACE_PERIOD: Duration = Duration::from_secs(5);
 
 /// The endpoints the namespace finalizer works through.
 pub struct NamespaceEndpoints {
@@ -93,7 +99,7 @@ impl NamespaceFinalizer {
             self.ctx(None),
             move |ns| {
                 if let Some(name) = terminating_name(ns) {
-                    watched.add(name);
+                    watched.add_after(name, DELETION_GRACE_PERIOD);
                 }
             },
         );

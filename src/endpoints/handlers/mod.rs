@@ -6,6 +6,7 @@
 //! ([`check_type`], [`ensure_namespace`], [`check_name`]), so every `Rest` gets an object of its own
 //! kind, in its own namespace, under the name in the URL.
 
+pub mod connect;
 pub mod create;
 pub mod delete;
 pub mod fields;

@@ -125,19 +125,11 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// 422 for a patch that cannot be applied. kube answers with reason Invalid and the library's
-/// message; `ApiError::Invalid` carries it as a cause on the `patch` field.
+/// 422 for a JSON patch that cannot be applied (a missing path, a failed `test`). kube answers
+/// with its generic text and drops the library's reason, so the reason only reaches the log.
 fn unprocessable(err: &json_patch::PatchError) -> ApiError {
-    ApiError::invalid(
-        GroupKind::default(),
-        "",
-        vec![FieldError::new(
-            FieldErrorType::Invalid,
-            "patch",
-            None,
-            err.to_string(),
-        )],
-    )
+    tracing::debug!(error = %err, "JSON patch not applicable");
+    ApiError::PatchNotApplicable
 }
 
 /// Answers 200 with the patched object (201 if an apply created it).

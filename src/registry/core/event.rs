@@ -142,13 +142,15 @@ pub fn validate_event(event: &Event) -> FieldErrors {
         if involved_ns.is_empty() && namespace != "default" && namespace != "kube-system" {
             errs.push(mismatch());
         }
+        // kube names the field as the request's version spells it: core/v1's
+        // `reportingComponent` (events.k8s.io's `reportingController`).
         let controller = s(&event.reporting_component);
         if controller.is_empty() {
-            errs.push(FieldError::required("reportingController", ""));
+            errs.push(FieldError::required("reportingComponent", ""));
         }
         for msg in is_qualified_name(&controller) {
             errs.push(FieldError::invalid(
-                "reportingController",
+                "reportingComponent",
                 controller.as_str(),
                 msg,
             ));

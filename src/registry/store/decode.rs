@@ -5,13 +5,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 use super::Store;
-use crate::api::ApiError;
+use crate::api::{ApiError, protobuf};
 use crate::registry::{RequestContext, Strategy};
 
 impl<S: Strategy> Store<S> {
-    /// Decodes a body sent to this endpoint. A missing `apiVersion` or `kind` is filled in; one
-    /// that names another version or kind, a body that is not an object, or JSON that does not fit
-    /// the type is a 400.
+    /// Decodes a body sent to this endpoint, in the shape kube's decoding into the Go type gives
+    /// it. A missing `apiVersion` or `kind` is filled in; one that names another version or kind,
+    /// a body that is not an object, or JSON that does not fit the type is a 400.
     pub(super) fn decode_body(&self, mut body: Value) -> Result<S::Object, ApiError> {
         let expected_version = self.descriptor.api_version();
         let expected_kind = self.descriptor.kind.clone();
@@ -37,6 +37,8 @@ impl<S: Strategy> Store<S> {
         }
         map.insert("apiVersion".into(), Value::String(version));
         map.insert("kind".into(), Value::String(kind));
+        // What kube's decode into the Go type keeps (and adds): see `go_json_shape`.
+        protobuf::go_json_shape(&mut body, &expected_version, &expected_kind);
         serde_json::from_value(body).map_err(|e| {
             ApiError::BadRequest(format!(
                 "{expected_kind} in version {:?} cannot be handled as a {expected_kind}: {e}",

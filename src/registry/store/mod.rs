@@ -378,9 +378,12 @@ fn split_subresource(plural: &str) -> (&str, &str) {
     plural.split_once('/').unwrap_or((plural, ""))
 }
 
-/// An object as JSON (with its apiVersion and kind).
-fn to_value<T: serde::Serialize>(obj: &T) -> Result<Value, ApiError> {
-    serde_json::to_value(obj).map_err(ApiError::internal)
+/// An object as JSON (with its apiVersion and kind), in the shape kube-apiserver answers with
+/// (see `go_json_shape`).
+fn to_value<T: crate::registry::strategy::StoredObject>(obj: &T) -> Result<Value, ApiError> {
+    let mut value = serde_json::to_value(obj).map_err(ApiError::internal)?;
+    crate::api::protobuf::go_json_shape(&mut value, &T::api_version(&()), &T::kind(&()));
+    Ok(value)
 }
 
 /// Now, to the second, as kube's `metav1.Now()` serialises it.

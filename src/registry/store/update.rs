@@ -263,6 +263,16 @@ impl<S: Strategy> Store<S> {
         ));
         errs.extend(self.strategy.validate_update(ctx, obj, old));
         if !errs.is_empty() {
+            // The metadata is checked both as a new object's and as an update's (kube's
+            // `validateCommonFields` and the kinds' `ValidateObjectMetaUpdate`); a real
+            // kube-apiserver answers each resulting error once, and so do we.
+            let mut seen = Vec::new();
+            errs.retain(|e| {
+                let key = e.to_string();
+                let fresh = !seen.contains(&key);
+                seen.push(key);
+                fresh
+            });
             let name = obj.meta().name.clone().unwrap_or_default();
             return Err(ApiError::invalid(self.group_kind(), name, errs));
         }

@@ -14,10 +14,13 @@
 //! * `table.rs` — the `kubectl get pods` Table;
 //! * `binding.rs` — `pods/binding`;
 //! * `eviction.rs` — `pods/eviction` (no PodDisruptionBudgets: see there);
+//! * `connect.rs` — `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward` (no kubelets:
+//!   kube-apiserver's answers for pods without a reachable node);
 //! * `ephemeral.rs` — the `pods/ephemeralcontainers` strategy.
 
 pub mod binding;
 mod checks;
+pub mod connect;
 mod containers;
 pub mod defaults;
 mod env;
@@ -334,7 +337,14 @@ pub fn pod_storage_for<T: PodObject>(
         pod_verbs,
     ));
     let eviction = eviction::EvictionRest::new(pod_store.clone());
-    BTreeMap::from([
+    let connect = connect::ConnectKind::ALL.map(|kind| {
+        let rest = connect::PodConnectRest::new(kind, pod_store.clone());
+        (
+            format!("pods/{}", kind.subresource()),
+            Arc::new(rest) as Arc<dyn Rest>,
+        )
+    });
+    let mut map = BTreeMap::from([
         ("pods".to_string(), pod_store as Arc<dyn Rest>),
         (
             "pods/status".to_string(),
@@ -352,7 +362,9 @@ pub fn pod_storage_for<T: PodObject>(
             "pods/ephemeralcontainers".to_string(),
             Arc::new(ephemeral_store) as Arc<dyn Rest>,
         ),
-    ])
+    ]);
+    map.extend(connect);
+    map
 }
 
 /// What discovery and errors say about pods in `group`/`version`.
