@@ -2,6 +2,7 @@
 //! with `apiVersion`/`kind`, without `resourceVersion`; the revision is the resourceVersion on read).
 
 use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
 
 use crate::api::ApiError;
 use crate::storage::KeyValue;
@@ -30,4 +31,26 @@ pub fn decode_at<T: DeserializeOwned + kube::Resource>(
         .map_err(|e| ApiError::internal(format!("stored object cannot be decoded: {e}")))?;
     obj.meta_mut().resource_version = Some(revision.to_string());
     Ok(obj)
+}
+
+/// Reads stored bytes as untyped JSON with `resourceVersion` set to `revision`, for reads that
+/// only pass an object on (lists, watch events). The bytes are the type's own serialisation
+/// (written by [`encode`]), so this is the JSON that decoding the type and serialising it again
+/// would give, without building the typed object and converting it.
+pub fn decode_value_at(bytes: &[u8], revision: i64) -> Result<Value, ApiError> {
+    let mut value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::internal(format!("stored object cannot be decoded: {e}")))?;
+    let meta = value
+        .as_object_mut()
+        .map(|obj| {
+            obj.entry("metadata")
+                .or_insert_with(|| Value::Object(Map::new()))
+        })
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| ApiError::internal("stored object cannot be decoded: not an object"))?;
+    meta.insert(
+        "resourceVersion".into(),
+        Value::String(revision.to_string()),
+    );
+    Ok(value)
 }

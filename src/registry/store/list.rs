@@ -5,7 +5,7 @@
 //! Selectors filter while paging, so a page may need several chunks to fill up, as in kube; the
 //! continue token then points just after the last key examined.
 
-use super::{Store, to_value};
+use super::Store;
 use crate::api::ApiError;
 use crate::api::options::{
     ListOptions, ReadAt, decode_continue, encode_continue, list_options_errors, list_options_kind,
@@ -91,20 +91,20 @@ impl<S: Strategy> Store<S> {
                 revision = Some(resp.revision);
             }
             let mut limit_reached = false;
-            for kv in &resp.items {
+            let (more, remaining) = (resp.more, resp.remaining);
+            items.reserve(resp.items.len());
+            for kv in resp.items {
                 if limit.is_some_and(|l| items.len() >= l) {
                     limit_reached = true;
                     break;
                 }
-                last_key = Some(kv.key.clone());
-                let obj: S::Object = codec::decode(kv)?;
-                if selection.matches(&obj) {
-                    items.push(to_value(&obj)?);
+                if selection.matches_stored(&kv)? {
+                    items.push(codec::decode_value_at(&kv.value, kv.mod_revision)?);
                 }
+                last_key = Some(kv.key);
             }
-            let more = resp.more || limit_reached;
-            if limit_reached || !resp.more || limit.is_some_and(|l| items.len() >= l) {
-                break (more, resp.remaining);
+            if limit_reached || !more || limit.is_some_and(|l| items.len() >= l) {
+                break (more || limit_reached, remaining);
             }
             start = last_key.as_ref().map(|k| format!("{k}\0"));
             // Selectors dropped items: read bigger chunks, as kube doubles up to its cap.

@@ -12,6 +12,7 @@ mod create;
 mod decode;
 mod delete;
 mod list;
+mod stored;
 mod update;
 mod watch;
 
