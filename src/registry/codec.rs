@@ -1,7 +1,11 @@
 //! How objects are written to and read from storage (DECISIONS.md: JSON of the storage version,
 //! with `apiVersion`/`kind`, without `resourceVersion`; the revision is the resourceVersion on read).
 
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
 use serde::{Serialize, de::DeserializeOwned};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::api::ApiError;
@@ -53,4 +57,171 @@ pub fn decode_value_at(bytes: &[u8], revision: i64) -> Result<Value, ApiError> {
         Value::String(revision.to_string()),
     );
     Ok(value)
+}
+
+/// [`decode_value_at`] as compact JSON text, for list responses written as plain JSON.
+///
+/// [`encode`] writes compact JSON with every object's keys sorted (it goes through a `Value`),
+/// which is the text a `Value` serialises to; so the answer is the stored bytes with
+/// `"resourceVersion":"<revision>"` spliced into the metadata where a `Value` would sort it: no
+/// tree is built and nothing is re-encoded. Bytes whose top level or metadata is not in that
+/// shape (never written by [`encode`]) take the [`decode_value_at`] path.
+pub fn decode_raw_at(bytes: &[u8], revision: i64) -> Result<Box<RawValue>, ApiError> {
+    if let Some(raw) =
+        splice_resource_version(bytes, revision).and_then(|text| RawValue::from_string(text).ok())
+    {
+        return Ok(raw);
+    }
+    serde_json::value::to_raw_value(&decode_value_at(bytes, revision)?).map_err(ApiError::internal)
+}
+
+/// The key [`decode_raw_at`] splices in.
+const RESOURCE_VERSION: &str = "resourceVersion";
+
+/// The stored text with the resourceVersion spliced in, or `None` when the bytes are not what
+/// [`encode`] writes (keys out of order, white space where the splice goes, escaped keys, a
+/// resourceVersion already present, no metadata object).
+fn splice_resource_version(bytes: &[u8], revision: i64) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    if !text.starts_with('{') || !text.ends_with('}') {
+        return None;
+    }
+    let top: BTreeMap<&str, &RawValue> = serde_json::from_str(text).ok()?;
+    let meta = top.get("metadata")?.get();
+    let fields: BTreeMap<&str, &RawValue> = serde_json::from_str(meta).ok()?;
+    if fields.contains_key(RESOURCE_VERSION)
+        || !in_source_order(text, top.values())
+        || !in_source_order(text, fields.values())
+    {
+        return None;
+    }
+    let meta_at = offset(text, meta)?;
+    let (at, entry) = match fields
+        .range::<str, _>((Bound::Excluded(RESOURCE_VERSION), Bound::Unbounded))
+        .next()
+    {
+        // Before the first key that sorts after it: right at that key's opening quote.
+        Some((key, value)) => {
+            let at = offset(text, value.get())?.checked_sub(key.len() + 3)?;
+            let expected = format!("\"{key}\":");
+            let after_separator =
+                matches!(text.as_bytes().get(at.checked_sub(1)?), Some(b'{' | b','));
+            if !text[at..].starts_with(&expected) || !after_separator {
+                return None;
+            }
+            (at, format!("\"{RESOURCE_VERSION}\":\"{revision}\","))
+        }
+        // Last: just before the closing brace.
+        None => {
+            let at = meta_at + meta.len() - 1;
+            let comma = if fields.is_empty() { "" } else { "," };
+            let prev = text.as_bytes().get(at.checked_sub(1)?)?;
+            if prev.is_ascii_whitespace() {
+                return None;
+            }
+            (at, format!("{comma}\"{RESOURCE_VERSION}\":\"{revision}\""))
+        }
+    };
+    let mut out = String::with_capacity(text.len() + entry.len());
+    out.push_str(&text[..at]);
+    out.push_str(&entry);
+    out.push_str(&text[at..]);
+    Some(out)
+}
+
+/// Whether `values`, in key order, also come in that order in `text` (sorted keys).
+fn in_source_order<'a>(text: &str, values: impl Iterator<Item = &'a &'a RawValue>) -> bool {
+    let mut last = None;
+    for value in values {
+        let Some(at) = offset(text, value.get()) else {
+            return false;
+        };
+        if last.is_some_and(|l| l >= at) {
+            return false;
+        }
+        last = Some(at);
+    }
+    true
+}
+
+/// Where `part`, a slice of `text`, starts in it.
+fn offset(text: &str, part: &str) -> Option<usize> {
+    let at = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    (at + part.len() <= text.len()).then_some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Pod;
+    use serde_json::json;
+
+    /// The text a `Value` read gives, which the spliced text must equal.
+    fn via_value(bytes: &[u8], revision: i64) -> String {
+        serde_json::to_string(&decode_value_at(bytes, revision).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn encoded_objects_are_spliced_as_a_value_would_write_them() {
+        let pod: Pod = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "ns", "uid": "u-1", "labels": {"a": "b"},
+                         "annotations": {"note": "say \"hi\"\n"}, "generation": 2,
+                         "creationTimestamp": "2024-01-02T03:04:05Z"},
+            "spec": {"containers": [{"name": "c", "image": "nginx", "args": ["é", "\u{1F600}"]}]},
+        }))
+        .unwrap();
+        let bytes = encode(&pod).unwrap();
+        assert!(splice_resource_version(&bytes, 7).is_some());
+        assert_eq!(
+            decode_raw_at(&bytes, 7).unwrap().get(),
+            via_value(&bytes, 7)
+        );
+    }
+
+    #[test]
+    fn the_resource_version_lands_first_last_or_alone() {
+        for (object, spliced) in [
+            (json!({"metadata": {"uid": "u"}}), true),
+            (json!({"metadata": {"name": "a"}}), true),
+            (json!({"metadata": {"name": "a", "uid": "u"}, "z": 1}), true),
+            (json!({"kind": "X", "metadata": {}}), true),
+            (json!({"kind": "X"}), false),
+        ] {
+            let bytes = serde_json::to_vec(&object).unwrap();
+            assert_eq!(
+                splice_resource_version(&bytes, 3).is_some(),
+                spliced,
+                "{object}"
+            );
+            assert_eq!(
+                decode_raw_at(&bytes, 3).unwrap().get(),
+                via_value(&bytes, 3),
+                "{object}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_shapes_take_the_value_path() {
+        for text in [
+            r#"{"metadata":{"uid":"u","name":"a"}}"#,
+            r#"{"spec":{},"metadata":{"name":"a"}}"#,
+            r#"{"metadata":{"name":"a", "uid":"u"}}"#,
+            r#"{"metadata":{"name":"a" }}"#,
+            r#"{"metadata":{"n\u0061me":"a"}}"#,
+            r#"{"metadata":{"name":"a","resourceVersion":"1"}}"#,
+            r#" {"metadata":{"name":"a"}} "#,
+        ] {
+            assert_eq!(splice_resource_version(text.as_bytes(), 9), None, "{text}");
+            assert_eq!(
+                decode_raw_at(text.as_bytes(), 9).unwrap().get(),
+                via_value(text.as_bytes(), 9),
+                "{text}"
+            );
+        }
+        for bad in [&b"[1]"[..], b"{\"metadata\":1}", b"{", b"\xff"] {
+            assert!(decode_raw_at(bad, 1).is_err());
+        }
+    }
 }
