@@ -122,15 +122,23 @@ impl Writer {
         list: ListResult<JsonItem>,
     ) -> Result<Response, ApiError> {
         let descriptor = rest.descriptor();
-        let envelope = ListEnvelope {
-            kind: descriptor.list_kind(),
-            api_version: descriptor.api_version(),
-            metadata: table::list_meta(&list),
-            items: &list.items,
-        };
-        let items: usize = list.items.iter().map(|item| item.get().len() + 1).sum();
+        let items: usize = list.items.iter().map(|item| item.as_str().len() + 1).sum();
         let mut body = Vec::with_capacity(items + ENVELOPE_ROOM);
-        serde_json::to_writer(&mut body, &envelope).map_err(ApiError::internal)?;
+        // `ListEnvelope`'s fields, in its order, with the items copied in as they are
+        body.extend_from_slice(b"{\"kind\":");
+        serde_json::to_writer(&mut body, &descriptor.list_kind()).map_err(ApiError::internal)?;
+        body.extend_from_slice(b",\"apiVersion\":");
+        serde_json::to_writer(&mut body, &descriptor.api_version()).map_err(ApiError::internal)?;
+        body.extend_from_slice(b",\"metadata\":");
+        serde_json::to_writer(&mut body, &table::list_meta(&list)).map_err(ApiError::internal)?;
+        body.extend_from_slice(b",\"items\":[");
+        for (i, item) in list.items.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(item.as_str().as_bytes());
+        }
+        body.extend_from_slice(b"]}");
         Ok((
             code,
             [(header::CONTENT_TYPE, Format::Json.media_type())],
@@ -161,14 +169,14 @@ impl Writer {
     }
 }
 
-/// `<Kind>List` in kube's field order.
+/// `<Kind>List` in kube's field order (which [`Writer::json_list`] writes by hand).
 #[derive(Serialize)]
-struct ListEnvelope<'a, T> {
+struct ListEnvelope<'a> {
     kind: String,
     #[serde(rename = "apiVersion")]
     api_version: String,
     metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta,
-    items: &'a [T],
+    items: &'a [Value],
 }
 
 /// Room for a list's kind, apiVersion, metadata and brackets around its items.
@@ -280,7 +288,7 @@ mod tests {
         let json_page = ListResult {
             items: items
                 .iter()
-                .map(|v| serde_json::value::to_raw_value(v).unwrap())
+                .map(|v| JsonItem::from_value(v).unwrap())
                 .collect(),
             resource_version: page.resource_version.clone(),
             continue_token: page.continue_token.clone(),

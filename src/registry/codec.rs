@@ -59,27 +59,45 @@ pub fn decode_value_at(bytes: &[u8], revision: i64) -> Result<Value, ApiError> {
     Ok(value)
 }
 
-/// [`decode_value_at`] as compact JSON text, for list responses written as plain JSON.
+/// One object as compact JSON text, for list responses written as plain JSON: a response copies
+/// it as it is. It is always exactly one JSON value, so only this module makes them: from a value,
+/// or from stored bytes checked to be one ([`decode_json_at`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonItem(String);
+
+impl JsonItem {
+    /// The compact JSON text of `value`.
+    pub fn from_value(value: &Value) -> Result<Self, ApiError> {
+        serde_json::to_string(value)
+            .map(Self)
+            .map_err(ApiError::internal)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// [`decode_value_at`] as compact JSON text ([`JsonItem`]).
 ///
 /// [`encode`] writes compact JSON with every object's keys sorted (it goes through a `Value`),
 /// which is the text a `Value` serialises to; so the answer is the stored bytes with
 /// `"resourceVersion":"<revision>"` spliced into the metadata where a `Value` would sort it: no
 /// tree is built and nothing is re-encoded. Bytes whose top level or metadata is not in that
 /// shape (never written by [`encode`]) take the [`decode_value_at`] path.
-pub fn decode_raw_at(bytes: &[u8], revision: i64) -> Result<Box<RawValue>, ApiError> {
-    if let Some(raw) =
-        splice_resource_version(bytes, revision).and_then(|text| RawValue::from_string(text).ok())
-    {
-        return Ok(raw);
+pub fn decode_json_at(bytes: &[u8], revision: i64) -> Result<JsonItem, ApiError> {
+    match splice_resource_version(bytes, revision) {
+        Some(text) => Ok(JsonItem(text)),
+        None => JsonItem::from_value(&decode_value_at(bytes, revision)?),
     }
-    serde_json::value::to_raw_value(&decode_value_at(bytes, revision)?).map_err(ApiError::internal)
 }
 
-/// The key [`decode_raw_at`] splices in.
+/// The key [`decode_json_at`] splices in.
 const RESOURCE_VERSION: &str = "resourceVersion";
 
 /// The stored text with the resourceVersion spliced in, or `None` when the bytes are not what
-/// [`encode`] writes (keys out of order, white space where the splice goes, escaped keys, a
+/// [`encode`] writes (the parse below checks they are one JSON object; the splice adds one member) (keys out of order, white space where the splice goes, escaped keys, a
 /// resourceVersion already present, no metadata object).
 fn splice_resource_version(bytes: &[u8], revision: i64) -> Option<String> {
     let text = std::str::from_utf8(bytes).ok()?;
@@ -174,7 +192,7 @@ mod tests {
         let bytes = encode(&pod).unwrap();
         assert!(splice_resource_version(&bytes, 7).is_some());
         assert_eq!(
-            decode_raw_at(&bytes, 7).unwrap().get(),
+            decode_json_at(&bytes, 7).unwrap().as_str(),
             via_value(&bytes, 7)
         );
     }
@@ -195,7 +213,7 @@ mod tests {
                 "{object}"
             );
             assert_eq!(
-                decode_raw_at(&bytes, 3).unwrap().get(),
+                decode_json_at(&bytes, 3).unwrap().as_str(),
                 via_value(&bytes, 3),
                 "{object}"
             );
@@ -215,13 +233,13 @@ mod tests {
         ] {
             assert_eq!(splice_resource_version(text.as_bytes(), 9), None, "{text}");
             assert_eq!(
-                decode_raw_at(text.as_bytes(), 9).unwrap().get(),
+                decode_json_at(text.as_bytes(), 9).unwrap().as_str(),
                 via_value(text.as_bytes(), 9),
                 "{text}"
             );
         }
         for bad in [&b"[1]"[..], b"{\"metadata\":1}", b"{", b"\xff"] {
-            assert!(decode_raw_at(bad, 1).is_err());
+            assert!(decode_json_at(bad, 1).is_err());
         }
     }
 }

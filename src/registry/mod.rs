@@ -28,6 +28,7 @@ use crate::api::table::TableColumnDefinition;
 use crate::api::{ApiError, ResourceDescriptor};
 use crate::auth::{Admit, UserInfo};
 
+pub use codec::JsonItem;
 pub use strategy::Strategy;
 
 /// Per-request facts a `Rest` needs: who asks, in which namespace, with which admission chain.
@@ -89,9 +90,6 @@ impl<T> Default for ListResult<T> {
         }
     }
 }
-
-/// One list item as compact JSON text, written into a response as it is.
-pub type JsonItem = Box<serde_json::value::RawValue>;
 
 /// One event of a watch, with the object as JSON.
 #[derive(Clone, Debug, PartialEq)]
@@ -196,9 +194,8 @@ pub trait Rest: Send + Sync {
         let items = page
             .items
             .iter()
-            .map(serde_json::value::to_raw_value)
-            .collect::<Result<_, _>>()
-            .map_err(ApiError::internal)?;
+            .map(JsonItem::from_value)
+            .collect::<Result<_, _>>()?;
         Ok(ListResult {
             items,
             resource_version: page.resource_version,

@@ -489,7 +489,7 @@ async fn json_lists_match_value_lists() {
             .iter()
             .map(|v| serde_json::to_string(v).unwrap())
             .collect();
-        let texts_items: Vec<&str> = texts.items.iter().map(|t| t.get()).collect();
+        let texts_items: Vec<&str> = texts.items.iter().map(|t| t.as_str()).collect();
         assert!(!as_text.is_empty());
         assert_eq!(texts_items, as_text, "{opts:?}");
         assert_eq!(texts.resource_version, values.resource_version);

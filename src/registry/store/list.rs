@@ -39,7 +39,7 @@ impl<S: Strategy> Store<S> {
         opts: &ListOptions,
     ) -> Result<ListResult<JsonItem>, ApiError> {
         self.list_items(ctx, opts, |kv| {
-            codec::decode_raw_at(&kv.value, kv.mod_revision)
+            codec::decode_json_at(&kv.value, kv.mod_revision)
         })
         .await
     }
