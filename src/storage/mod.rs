@@ -8,7 +8,9 @@
 //!
 //! Backends: [`embedded`] (redb, the default) and `etcd3` (etcd-client, cargo feature `etcd`).
 //! [`backend::open`] picks one from configuration; [`compactor`] trims their history periodically.
-//! One contract suite (`tests/storage_contract.rs`) runs against both.
+//! [`cacher`] is the watch cache, a `Storage` in front of either that serves watches and recent
+//! lists from memory. One contract suite (`tests/storage_contract.rs`) runs against the backends
+//! and against the cacher over each.
 //!
 //! Keys are built only by [`keys`]; every prefix used to list or watch ends in `/`, so `ns1` never
 //! matches `ns10`.
@@ -18,6 +20,7 @@
 //! deletion that readers and watchers see.
 
 pub mod backend;
+pub mod cacher;
 pub mod compactor;
 pub mod embedded;
 #[cfg(feature = "etcd")]
@@ -30,7 +33,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use futures::stream::BoxStream;
+use tokio::sync::Notify;
 
 pub use update::{Update, guaranteed_update};
 
@@ -112,6 +117,19 @@ impl WatchEvent {
 /// The stream a watch returns. It ends with `Err(Compacted)` if the watch falls behind compaction,
 /// or with another error if the backend fails; otherwise it runs until dropped.
 pub type WatchStream = BoxStream<'static, Result<WatchEvent, StorageError>>;
+
+/// One item of a watch with progress notifications ([`Storage::watch_with_progress`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchItem {
+    /// A change, as [`Storage::watch`] gives it.
+    Event(WatchEvent),
+    /// Every change to the watched keys up to this revision has been delivered, though there may
+    /// have been none (etcd's progress notification).
+    Progress(Revision),
+}
+
+/// The stream [`Storage::watch_with_progress`] returns; it ends as a [`WatchStream`] does.
+pub type ProgressStream = BoxStream<'static, Result<WatchItem, StorageError>>;
 
 /// Storage failures; the registry adds resource and name and turns them into `ApiError`s.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
@@ -220,6 +238,23 @@ pub trait Storage: Send + Sync + 'static {
     /// `after`. `after` older than the compacted revision gives [`StorageError::Compacted`],
     /// either at once or as the stream's first item.
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream>;
+
+    /// [`Storage::watch`] that also answers progress requests: after `requests` is notified, the
+    /// stream soon yields a [`WatchItem::Progress`] at a revision at least as new as the store's
+    /// current revision when the request was made. This is how a cache in front of the store
+    /// (the [`cacher`]) learns that it has seen everything up to a revision even when none of the
+    /// changes since touched its keys, as kube's watch cache does with etcd's `RequestProgress`.
+    /// The default never reports progress.
+    async fn watch_with_progress(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Arc<Notify>,
+    ) -> Result<ProgressStream> {
+        drop(requests);
+        let events = self.watch(key_or_prefix, after).await?;
+        Ok(events.map(|item| item.map(WatchItem::Event)).boxed())
+    }
 
     /// The store's current revision.
     async fn current_revision(&self) -> Result<Revision>;

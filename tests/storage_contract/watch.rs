@@ -164,3 +164,41 @@ pub async fn watch_of_a_single_key(s: SharedStorage) {
     );
     assert_quiet(&mut watch).await;
 }
+
+/// A watch with progress requests answers each with a revision at least as new as the store's
+/// when it was asked, even when nothing under the watched prefix changed (what a cache in front
+/// of the store needs to know it is fresh).
+pub async fn progress_requests_report_the_current_revision(s: SharedStorage) {
+    use capstan::storage::WatchItem;
+    use futures::StreamExt;
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    let requests = Arc::new(Notify::new());
+    let start = s.current_revision().await.unwrap();
+    let mut watch = s
+        .watch_with_progress("/t/prog/", start, requests.clone())
+        .await
+        .unwrap();
+    let elsewhere = s.create("/t/other/a", b"x".to_vec()).await.unwrap();
+    requests.notify_one();
+    let progress = tokio::time::timeout(super::WAIT, watch.next()).await;
+    match progress {
+        Ok(Some(Ok(WatchItem::Progress(rev)))) => assert!(rev >= elsewhere.mod_revision),
+        other => panic!("expected a progress notification, got {other:?}"),
+    }
+    // Changes still come, in order, and a later request covers them.
+    let mine = s.create("/t/prog/a", b"x".to_vec()).await.unwrap();
+    let event = tokio::time::timeout(super::WAIT, watch.next()).await;
+    assert!(
+        matches!(&event, Ok(Some(Ok(WatchItem::Event(e)))) if e.revision() == mine.mod_revision),
+        "{event:?}"
+    );
+    s.create("/t/other/b", b"x".to_vec()).await.unwrap();
+    let current = s.current_revision().await.unwrap();
+    requests.notify_one();
+    match tokio::time::timeout(super::WAIT, watch.next()).await {
+        Ok(Some(Ok(WatchItem::Progress(rev)))) => assert!(rev >= current),
+        other => panic!("expected a progress notification, got {other:?}"),
+    }
+}

@@ -45,14 +45,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 use self::expiry::ExpiryClock;
 use self::schema::db_err;
 use crate::storage::{
-    Deleted, KeyValue, ListRequest, ListResponse, Result, Revision, Storage, StorageError,
-    WatchEvent, WatchStream,
+    Deleted, KeyValue, ListRequest, ListResponse, ProgressStream, Result, Revision, Storage,
+    StorageError, WatchEvent, WatchItem, WatchStream,
 };
 
 /// How many committed events the broadcast holds for slow watchers before they must catch up
@@ -174,6 +175,31 @@ impl EmbeddedStorage {
         let inner = self.inner.clone();
         blocking(move || inner.write(f)).await
     }
+
+    /// A watch of `key_or_prefix` after `after`, answering progress `requests` if given.
+    async fn watch_items(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Option<Arc<Notify>>,
+    ) -> Result<ProgressStream> {
+        // Subscribe before reading anything, so no commit falls between history and live events.
+        let rx = self.inner.events.subscribe();
+        let revs = self.read(read::revisions).await?;
+        if after < revs.compacted {
+            return Err(StorageError::Compacted {
+                requested: after,
+                compacted: revs.compacted,
+            });
+        }
+        Ok(watch::stream(
+            self.inner.clone(),
+            watch::Filter::new(key_or_prefix),
+            rx,
+            after,
+            requests,
+        ))
+    }
 }
 
 #[async_trait]
@@ -241,21 +267,25 @@ impl Storage for EmbeddedStorage {
     }
 
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream> {
-        // Subscribe before reading anything, so no commit falls between history and live events.
-        let rx = self.inner.events.subscribe();
-        let revs = self.read(read::revisions).await?;
-        if after < revs.compacted {
-            return Err(StorageError::Compacted {
-                requested: after,
-                compacted: revs.compacted,
-            });
-        }
-        Ok(watch::stream(
-            self.inner.clone(),
-            watch::Filter::new(key_or_prefix),
-            rx,
-            after,
-        ))
+        let items = self.watch_items(key_or_prefix, after, None).await?;
+        Ok(items
+            .filter_map(|item| {
+                std::future::ready(match item {
+                    Ok(WatchItem::Event(event)) => Some(Ok(event)),
+                    Ok(WatchItem::Progress(_)) => None,
+                    Err(err) => Some(Err(err)),
+                })
+            })
+            .boxed())
+    }
+
+    async fn watch_with_progress(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Arc<Notify>,
+    ) -> Result<ProgressStream> {
+        self.watch_items(key_or_prefix, after, Some(requests)).await
     }
 
     async fn current_revision(&self) -> Result<Revision> {

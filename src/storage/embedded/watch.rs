@@ -6,15 +6,21 @@
 //! events at or below the cursor are duplicates of replayed ones and are skipped. If the receiver
 //! lags (the broadcast overwrote events it had not read), the watch goes back to replaying from
 //! the cursor, so nothing is lost; only compaction past the cursor ends it (`Compacted`).
+//!
+//! A watch with progress requests answers each with a [`WatchItem::Progress`] at its cursor once
+//! the cursor has reached the revision that was current when the request came (the commit that
+//! made it current is broadcast right after, so the watch soon sees it).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use futures::StreamExt;
+use tokio::sync::Notify;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{Inner, read};
-use crate::storage::{Result, Revision, StorageError, WatchEvent, WatchStream};
+use crate::storage::{ProgressStream, Result, Revision, StorageError, WatchEvent, WatchItem};
 
 /// How many history entries one replay step reads (one blocking task each).
 pub(super) const REPLAY_BATCH: usize = 1024;
@@ -64,6 +70,10 @@ struct State {
     cursor: Revision,
     pending: VecDeque<WatchEvent>,
     phase: Phase,
+    /// Progress requests, for watches that take them.
+    requests: Option<Arc<Notify>>,
+    /// The revision a requested progress notification must reach.
+    progress_at: Option<Revision>,
 }
 
 /// One replay step's outcome.
@@ -74,13 +84,15 @@ struct Replayed {
     caught_up: bool,
 }
 
-/// Starts a watch of `filter` after `after`, with `rx` already subscribed.
+/// Starts a watch of `filter` after `after`, with `rx` already subscribed, answering progress
+/// `requests` if given.
 pub(super) fn stream(
     inner: Arc<Inner>,
     filter: Filter,
     rx: broadcast::Receiver<Arc<WatchEvent>>,
     after: Revision,
-) -> WatchStream {
+    requests: Option<Arc<Notify>>,
+) -> ProgressStream {
     let state = State {
         inner,
         filter,
@@ -88,14 +100,26 @@ pub(super) fn stream(
         cursor: after,
         pending: VecDeque::new(),
         phase: Phase::Replay,
+        requests,
+        progress_at: None,
     };
     futures::stream::unfold(state, step).boxed()
 }
 
-async fn step(mut st: State) -> Option<(Result<WatchEvent>, State)> {
+/// What a live watch waits for.
+enum Live {
+    Event(std::result::Result<Arc<WatchEvent>, RecvError>),
+    ProgressRequest,
+}
+
+async fn step(mut st: State) -> Option<(Result<WatchItem>, State)> {
     loop {
         if let Some(event) = st.pending.pop_front() {
-            return Some((Ok(event), st));
+            return Some((Ok(WatchItem::Event(event)), st));
+        }
+        if st.progress_at.is_some_and(|at| st.cursor >= at) {
+            st.progress_at = None;
+            return Some((Ok(WatchItem::Progress(st.cursor)), st));
         }
         match st.phase {
             Phase::Done => return None,
@@ -116,17 +140,21 @@ async fn step(mut st: State) -> Option<(Result<WatchEvent>, State)> {
                     }
                 }
             }
-            Phase::Live => match st.rx.recv().await {
-                Ok(event) => {
+            Phase::Live => match next_live(&mut st).await {
+                Live::ProgressRequest => {
+                    let current = st.inner.revision.load(Ordering::SeqCst);
+                    st.progress_at = Some(st.progress_at.map_or(current, |at| at.max(current)));
+                }
+                Live::Event(Ok(event)) => {
                     let rev = event.revision();
                     if rev > st.cursor {
                         st.cursor = rev;
                         if st.filter.matches(event_key(&event)) {
-                            return Some((Ok(WatchEvent::clone(&event)), st));
+                            return Some((Ok(WatchItem::Event(WatchEvent::clone(&event))), st));
                         }
                     }
                 }
-                Err(RecvError::Lagged(missed)) => {
+                Live::Event(Err(RecvError::Lagged(missed))) => {
                     tracing::debug!(
                         missed,
                         cursor = st.cursor,
@@ -134,9 +162,22 @@ async fn step(mut st: State) -> Option<(Result<WatchEvent>, State)> {
                     );
                     st.phase = Phase::Replay;
                 }
-                Err(RecvError::Closed) => st.phase = Phase::Done,
+                Live::Event(Err(RecvError::Closed)) => st.phase = Phase::Done,
             },
         }
+    }
+}
+
+/// The next broadcast event, or a progress request (looked at first: requests are rare, and a
+/// busy broadcast must not starve them).
+async fn next_live(st: &mut State) -> Live {
+    match &st.requests {
+        Some(requests) => tokio::select! {
+            biased;
+            () = requests.notified() => Live::ProgressRequest,
+            event = st.rx.recv() => Live::Event(event),
+        },
+        None => Live::Event(st.rx.recv().await),
     }
 }
 

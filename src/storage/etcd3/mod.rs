@@ -21,13 +21,15 @@ use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, PutOptions, Txn, TxnOp,
     TxnOpResponse, TxnResponse,
 };
+use futures::StreamExt;
+use tokio::sync::Notify;
 
 use self::errors::{Op, classify};
 use self::lease::LeaseCache;
 use crate::storage::range::{KeyRange, prefix_end};
 use crate::storage::{
-    Deleted, KeyValue, ListRequest, ListResponse, Result, Revision, Storage, StorageError,
-    WatchStream,
+    Deleted, KeyValue, ListRequest, ListResponse, ProgressStream, Result, Revision, Storage,
+    StorageError, WatchItem, WatchStream,
 };
 
 /// How long one unary call may take before the store counts as unavailable.
@@ -81,6 +83,28 @@ impl EtcdStorage {
             async move { c.txn(txn).await }
         })
         .await
+    }
+
+    /// A watch of `key_or_prefix` after `after`, forwarding progress `requests` if given.
+    async fn watch_items(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Option<Arc<Notify>>,
+    ) -> Result<ProgressStream> {
+        let mut options = etcd_client::WatchOptions::new()
+            .with_prev_key()
+            .with_start_revision(after.saturating_add(1));
+        if key_or_prefix.ends_with('/') {
+            options = options.with_range(prefix_end(key_or_prefix));
+        }
+        let op = Op::Read { revision: after };
+        let stream = Self::call(op, {
+            let mut c = self.client.clone();
+            async move { c.watch(key_or_prefix, Some(options)).await }
+        })
+        .await?;
+        Ok(watch::stream(stream, after, requests))
     }
 
     /// Runs the write `build` makes from put options carrying the lease for `ttl` (none without
@@ -297,19 +321,25 @@ impl Storage for EtcdStorage {
     }
 
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream> {
-        let mut options = etcd_client::WatchOptions::new()
-            .with_prev_key()
-            .with_start_revision(after.saturating_add(1));
-        if key_or_prefix.ends_with('/') {
-            options = options.with_range(prefix_end(key_or_prefix));
-        }
-        let op = Op::Read { revision: after };
-        let stream = Self::call(op, {
-            let mut c = self.client.clone();
-            async move { c.watch(key_or_prefix, Some(options)).await }
-        })
-        .await?;
-        Ok(watch::stream(stream, after))
+        let items = self.watch_items(key_or_prefix, after, None).await?;
+        Ok(items
+            .filter_map(|item| {
+                std::future::ready(match item {
+                    Ok(WatchItem::Event(event)) => Some(Ok(event)),
+                    Ok(WatchItem::Progress(_)) => None,
+                    Err(err) => Some(Err(err)),
+                })
+            })
+            .boxed())
+    }
+
+    async fn watch_with_progress(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Arc<Notify>,
+    ) -> Result<ProgressStream> {
+        self.watch_items(key_or_prefix, after, Some(requests)).await
     }
 
     async fn current_revision(&self) -> Result<Revision> {

@@ -1,49 +1,87 @@
-//! Adapting an etcd watch stream to [`WatchStream`].
+//! Adapting an etcd watch stream to [`WatchStream`] (and [`ProgressStream`]).
+//!
+//! A watch that takes progress requests forwards each to etcd (`WatchProgressRequest`); etcd
+//! answers on the same stream, once every event up to its current revision has been sent, with a
+//! response carrying no events whose header revision is that revision.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
+use etcd_client::{WatchRequestSender, WatchResponseStream};
 use futures::StreamExt;
+use tokio::sync::Notify;
 
 use super::{
     convert,
     errors::{Op, classify},
 };
-use crate::storage::{Result, Revision, StorageError, WatchEvent, WatchStream};
+use crate::storage::{ProgressStream, Result, Revision, StorageError, WatchEvent, WatchItem};
 
 struct State {
-    stream: etcd_client::WatchStream,
+    /// Kept open for progress requests; dropping it would half-close the gRPC stream.
+    sender: WatchRequestSender,
+    responses: WatchResponseStream,
     after: Revision,
-    pending: VecDeque<WatchEvent>,
+    pending: VecDeque<WatchItem>,
+    requests: Option<Arc<Notify>>,
     done: bool,
 }
 
 /// Follows `stream` (started at `after + 1` with `prev_kv`), ending with `Compacted` if etcd
-/// cancels it for compaction and with `Unavailable` if the connection drops.
-pub(super) fn stream(stream: etcd_client::WatchStream, after: Revision) -> WatchStream {
+/// cancels it for compaction and with `Unavailable` if the connection drops; progress
+/// `requests`, if given, are forwarded to etcd and answered with [`WatchItem::Progress`].
+pub(super) fn stream(
+    stream: etcd_client::WatchStream,
+    after: Revision,
+    requests: Option<Arc<Notify>>,
+) -> ProgressStream {
+    let (sender, responses) = stream.split();
     let state = State {
-        stream,
+        sender,
+        responses,
         after,
         pending: VecDeque::new(),
+        requests,
         done: false,
     };
     futures::stream::unfold(state, step).boxed()
 }
 
-async fn step(mut st: State) -> Option<(Result<WatchEvent>, State)> {
+/// What the watch waits for.
+enum Next {
+    Response(Result<Option<etcd_client::WatchResponse>, etcd_client::Error>),
+    ProgressRequest,
+}
+
+async fn step(mut st: State) -> Option<(Result<WatchItem>, State)> {
     loop {
-        if let Some(event) = st.pending.pop_front() {
-            return Some((Ok(event), st));
+        if let Some(item) = st.pending.pop_front() {
+            return Some((Ok(item), st));
         }
         if st.done {
             return None;
         }
-        let failure = match st.stream.message().await {
-            Ok(Some(resp)) => match absorb(&mut st, &resp) {
+        let next = match &st.requests {
+            Some(requests) => tokio::select! {
+                biased;
+                () = requests.notified() => Next::ProgressRequest,
+                resp = st.responses.message() => Next::Response(resp),
+            },
+            None => Next::Response(st.responses.message().await),
+        };
+        let failure = match next {
+            Next::ProgressRequest => match st.sender.request_progress().await {
+                Ok(()) => continue,
+                Err(err) => classify(err, Op::Read { revision: st.after }),
+            },
+            Next::Response(Ok(Some(resp))) => match absorb(&mut st, &resp) {
                 Ok(()) => continue,
                 Err(err) => err,
             },
-            Ok(None) => StorageError::Unavailable("etcd closed the watch stream".into()),
-            Err(err) => classify(err, Op::Read { revision: st.after }),
+            Next::Response(Ok(None)) => {
+                StorageError::Unavailable("etcd closed the watch stream".into())
+            }
+            Next::Response(Err(err)) => classify(err, Op::Read { revision: st.after }),
         };
         st.done = true;
         return Some((Err(failure), st));
@@ -64,8 +102,16 @@ fn absorb(st: &mut State, resp: &etcd_client::WatchResponse) -> Result<()> {
             resp.cancel_reason()
         )));
     }
+    if resp.events().is_empty() && !resp.created() && st.requests.is_some() {
+        // A progress notification: everything up to the header revision has been sent.
+        if let Some(header) = resp.header() {
+            st.pending.push_back(WatchItem::Progress(header.revision()));
+        }
+        return Ok(());
+    }
     for event in resp.events() {
-        st.pending.push_back(convert_event(event)?);
+        st.pending
+            .push_back(WatchItem::Event(convert_event(event)?));
     }
     Ok(())
 }
