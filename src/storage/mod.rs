@@ -236,7 +236,8 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Changes to `key_or_prefix` (a prefix when it ends in `/`) with revision greater than
     /// `after`. `after` older than the compacted revision gives [`StorageError::Compacted`],
-    /// either at once or as the stream's first item.
+    /// either at once or as the stream's first item; the [`cacher`] also answers so for an `after`
+    /// older than its window of recent events.
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream>;
 
     /// [`Storage::watch`] that also answers progress requests: after `requests` is notified, the

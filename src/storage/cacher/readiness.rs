@@ -128,6 +128,7 @@ async fn list_all(
     }
 }
 
+/// Waits `backoff` before trying the backend again, and doubles it for next time.
 async fn pause(backoff: &mut Duration) {
     tokio::time::sleep(*backoff).await;
     *backoff = (*backoff * 2).min(MAX_BACKOFF);
