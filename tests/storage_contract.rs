@@ -74,7 +74,7 @@ async fn etcd() -> Fixture {
 /// and is ready before a case starts.
 async fn cached(fixture: Fixture) -> Fixture {
     let cacher = Cacher::new(fixture.storage.clone(), ["/t/".to_string()]);
-    cacher.wait_ready().await;
+    cacher.wait_ready().await.unwrap();
     Fixture {
         storage: Arc::new(cacher),
         _guard: fixture._guard,

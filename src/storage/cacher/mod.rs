@@ -132,12 +132,19 @@ impl Cacher {
         }
     }
 
-    /// Waits until every prefix is cached. A server need not: until then its reads go to the
-    /// backend. Tests wait, so that what they check is the cache.
-    pub async fn wait_ready(&self) {
+    /// Waits until every prefix is cached and its upstream watch has caught up with the
+    /// backend's current revision (a progress notification, which also shows the watch is
+    /// established: until then a compaction could still cancel it and force a new list). A
+    /// server need not wait: until then its reads go to the backend. Tests wait, so that what
+    /// they check is the cache. Fails if the backend cannot tell its current revision; over a
+    /// backend without progress notifications, it may wait until a change under each prefix.
+    pub async fn wait_ready(&self) -> Result<()> {
         for cache in &self.caches {
             readiness::wait_ready(cache).await;
+            let target = self.backend.current_revision().await?;
+            while !readiness::wait_fresh(cache, target, self.freshness_timeout).await {}
         }
+        Ok(())
     }
 
     /// Whether every prefix is cached now, for a readiness check: a server whose caches are

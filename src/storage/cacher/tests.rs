@@ -129,7 +129,7 @@ async fn setup(knobs: Knobs) -> Setup {
 
 async fn ready(knobs: Knobs) -> Setup {
     let s = setup(knobs).await;
-    timeout(WAIT, s.cacher.wait_ready()).await.unwrap();
+    timeout(WAIT, s.cacher.wait_ready()).await.unwrap().unwrap();
     s
 }
 
@@ -231,7 +231,7 @@ async fn reads_go_to_the_backend_until_the_cache_is_ready() {
     assert_eq!(s.spy.watches.load(Ordering::SeqCst), 1);
     assert_eq!(next(&mut watch).await.unwrap().revision(), a.mod_revision);
     s.spy.first_list_gate.as_ref().unwrap().notify_one();
-    timeout(WAIT, s.cacher.wait_ready()).await.unwrap();
+    timeout(WAIT, s.cacher.wait_ready()).await.unwrap().unwrap();
     let _cached = s.cacher.watch("/c/", a.mod_revision).await.unwrap();
     assert_eq!(
         s.spy.watches.load(Ordering::SeqCst),
@@ -358,7 +358,7 @@ async fn an_upstream_watch_behind_compaction_lists_again_and_ends_older_watchers
         }
     };
     timeout(WAIT, relisted).await.unwrap();
-    timeout(WAIT, s.cacher.wait_ready()).await.unwrap();
+    timeout(WAIT, s.cacher.wait_ready()).await.unwrap().unwrap();
     // the new window starts at the new list: a watcher that had not read `a` has lost it
     assert!(matches!(
         next(&mut behind).await,
