@@ -1,7 +1,8 @@
 //! The storage contract: the same tests run against the embedded store and a real etcd, modelled
 //! on k8s.io/apiserver's storage/testing `store_tests.go` and `watcher_tests.go`.
 //!
-//! Each case is an `async fn(SharedStorage)`; `contract_tests!` instantiates it once per backend.
+//! Each case is an `async fn(SharedStorage)`; `contract_tests!` instantiates it once per backend,
+//! and once more per backend behind the watch cache (`storage::cacher`).
 //! etcd cases need the `etcd` feature and start their own etcd (compaction is global to a store).
 
 mod support;
@@ -16,9 +17,11 @@ mod ttl;
 #[path = "storage_contract/watch.rs"]
 mod watch;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use capstan::storage::backend::{self, Backend};
+use capstan::storage::cacher::Cacher;
 use capstan::storage::{
     KeyValue, ListRequest, SharedStorage, StorageError, WatchEvent, WatchStream,
 };
@@ -67,6 +70,17 @@ async fn etcd() -> Fixture {
     }
 }
 
+/// `fixture`'s backend behind the watch cache, which caches everything the cases use (`/t/`)
+/// and is ready before a case starts.
+async fn cached(fixture: Fixture) -> Fixture {
+    let cacher = Cacher::new(fixture.storage.clone(), ["/t/".to_string()]);
+    cacher.wait_ready().await.unwrap();
+    Fixture {
+        storage: Arc::new(cacher),
+        _guard: fixture._guard,
+    }
+}
+
 macro_rules! contract_tests {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -84,6 +98,27 @@ macro_rules! contract_tests {
                 #[tokio::test]
                 async fn $case() {
                     let fixture = super::etcd().await;
+                    super::$case(fixture.storage.clone()).await;
+                }
+            )*
+        }
+        /// The watch cache over the embedded store.
+        mod cached_embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let fixture = super::cached(super::embedded().await).await;
+                    super::$case(fixture.storage.clone()).await;
+                }
+            )*
+        }
+        /// The watch cache over etcd.
+        #[cfg(feature = "etcd")]
+        mod cached_etcd {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let fixture = super::cached(super::etcd().await).await;
                     super::$case(fixture.storage.clone()).await;
                 }
             )*
@@ -110,6 +145,7 @@ contract_tests!(
     a_write_without_ttl_makes_a_key_permanent,
     expired_keys_can_be_created_again,
     watch_progress_follows_other_keys,
+    progress_requests_report_the_current_revision,
 );
 
 fn req(

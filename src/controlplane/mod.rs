@@ -1,8 +1,8 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
-//! backend, the core/v1 (namespaces, pods, configmaps, secrets, events with `--event-ttl`) and
-//! capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks that bootstrap
-//! namespaces, compact history and start the built-in controllers (the namespace finalizer and
-//! the pod finisher).
+//! backend (behind the watch cache), the core/v1 (namespaces, pods, configmaps, secrets, events
+//! with `--event-ttl`) and capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks
+//! that bootstrap namespaces, compact history and start the built-in controllers (the namespace
+//! finalizer and the pod finisher).
 //!
 //! This is the one place that names concrete kinds; the server, endpoints, store and storage
 //! below it are generic.
@@ -30,12 +30,25 @@ use crate::server::options::Options;
 use crate::server::{GenericApiServer, shutdown_signal};
 use crate::storage::SharedStorage;
 use crate::storage::backend::{self, Backend};
+use crate::storage::cacher::Cacher;
 use crate::storage::compactor::spawn_compactor;
+use crate::storage::keys::KeyLayout;
 use controllers::BuiltinControllers;
 
 /// Namespaces that exist from the first start (DECISIONS.md), as kube's system namespaces
 /// controller creates them.
 pub const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
+/// The resources (storage group, resource) whose watches and lists the watch cache serves:
+/// every listed and watched resource but events, which kube-apiserver does not cache either
+/// (many, written often, rarely watched).
+pub const WATCH_CACHED: [(&str, &str); 5] = [
+    ("core", "namespaces"),
+    ("core", "pods"),
+    ("core", "configmaps"),
+    ("core", "secrets"),
+    (capstan::GROUP, "pods"),
+];
 
 /// The embedded store's file under `--data-dir`.
 const EMBEDDED_FILE: &str = "capstan.redb";
@@ -83,8 +96,20 @@ pub fn schema_model() -> SchemaModel {
 /// built-in controllers.
 ///
 /// Panics if a served kind has no schema in [`schema_model`] (a wiring error).
+///
+/// With `--watch-cache` (the default) the resources of [`WATCH_CACHED`] are read through a
+/// [`Cacher`], which starts its tasks here, so this must run within a Tokio runtime.
 pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServer {
     let prefix = config.storage().etcd_prefix.clone();
+    let cacher = config.storage().watch_cache.then(|| {
+        let collections = WATCH_CACHED
+            .map(|(group, resource)| KeyLayout::new(&prefix, group, resource).collection(None));
+        Arc::new(Cacher::new(storage.clone(), collections))
+    });
+    let storage: SharedStorage = match &cacher {
+        Some(cacher) => cacher.clone(),
+        None => storage,
+    };
     let admission: Arc<dyn Admit> = Arc::new(AdmissionChain::new(vec![Arc::new(
         NamespaceLifecycle::new(storage.clone(), &prefix),
     )]));
@@ -161,6 +186,15 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         let storage = health_storage.clone();
         async move { storage.health().await.map_err(anyhow::Error::from) }
     });
+    if let Some(cacher) = cacher {
+        server.add_readiness_check("watch-cache", move || {
+            let ready = cacher.is_ready();
+            async move {
+                anyhow::ensure!(ready, "the watch cache is still listing");
+                Ok(())
+            }
+        });
+    }
     server.add_post_start_hook("start-system-namespaces-controller", move |_| async move {
         ensure_system_namespaces(namespaces.as_ref(), admission).await
     });

@@ -15,7 +15,7 @@ use crate::endpoints::query::QueryParams;
 use crate::endpoints::request_info::parse_go_bool;
 use crate::endpoints::status::is_status;
 use crate::endpoints::table;
-use crate::registry::{ListResult, Rest};
+use crate::registry::{JsonItem, ListResult, Rest};
 
 /// How one response is written, decided before the `Rest` is called so that a request the server
 /// could not answer fails before it changes anything (kube negotiates first, too).
@@ -109,6 +109,50 @@ impl Writer {
         }
     }
 
+    /// Whether list items go out as the JSON text a `Rest` gives ([`Rest::list_json`]): plain,
+    /// compact JSON of the objects themselves, with no conversion to apply.
+    pub fn writes_json_items(&self) -> bool {
+        self.media.conversion == Conversion::None
+            && self.media.format == Format::Json
+            && !self.pretty
+    }
+
+    /// Writes a page of JSON text items as `<Kind>List`, byte for byte what [`Writer::list`]
+    /// writes from the same items as values (a built-in kind's items without TypeMeta), into one
+    /// buffer sized for it up front.
+    pub fn json_list(
+        &self,
+        rest: &dyn Rest,
+        code: StatusCode,
+        list: ListResult<JsonItem>,
+    ) -> Result<Response, ApiError> {
+        let descriptor = rest.descriptor();
+        let items: usize = list.items.iter().map(|item| item.as_str().len() + 1).sum();
+        let mut body = Vec::with_capacity(items + ENVELOPE_ROOM);
+        // `ListEnvelope`'s fields, in its order, with the items copied in as they are
+        body.extend_from_slice(b"{\"kind\":");
+        serde_json::to_writer(&mut body, &descriptor.list_kind()).map_err(ApiError::internal)?;
+        body.extend_from_slice(b",\"apiVersion\":");
+        serde_json::to_writer(&mut body, &descriptor.api_version()).map_err(ApiError::internal)?;
+        body.extend_from_slice(b",\"metadata\":");
+        serde_json::to_writer(&mut body, &table::list_meta(&list)).map_err(ApiError::internal)?;
+        body.extend_from_slice(b",\"items\":[");
+        let type_meta = !accepts_protobuf(descriptor);
+        for (i, item) in list.items.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            item.write_to(&mut body, type_meta);
+        }
+        body.extend_from_slice(b"]}");
+        Ok((
+            code,
+            [(header::CONTENT_TYPE, Format::Json.media_type())],
+            body,
+        )
+            .into_response())
+    }
+
     /// Serialises `value` in the negotiated format.
     pub fn encode(&self, code: StatusCode, value: &impl Serialize) -> Result<Response, ApiError> {
         let body = match (self.media.format, self.pretty) {
@@ -131,7 +175,7 @@ impl Writer {
     }
 }
 
-/// `<Kind>List` in kube's field order.
+/// `<Kind>List` in kube's field order (which [`Writer::json_list`] writes by hand).
 #[derive(Serialize)]
 struct ListEnvelope<'a> {
     kind: String,
@@ -183,6 +227,9 @@ impl Serialize for ListItems<'_> {
         seq.end()
     }
 }
+
+/// Room for a list's kind, apiVersion, metadata and brackets around its items.
+const ENVELOPE_ROOM: usize = 512;
 
 /// kube's `isPrettyPrint`: `?pretty=` as Go's `ParseBool` reads it, else human user agents.
 fn is_pretty(query: &QueryParams, headers: &HeaderMap) -> bool {
@@ -318,6 +365,76 @@ mod tests {
         let list: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(list["items"][0]["kind"], "Pod");
         assert_eq!(list["items"][0]["apiVersion"], "v1");
+
+        // The JSON text path writes the same, for both.
+        for rest in [&pods as &dyn Rest, &widgets()] {
+            let w = writer(Conversion::None);
+            let (_, _, from_values) = body(w.list(rest, StatusCode::OK, page()).unwrap()).await;
+            let page = page();
+            let json_page = ListResult {
+                items: page
+                    .items
+                    .iter()
+                    .map(|v| JsonItem::from_value(v).unwrap())
+                    .collect(),
+                resource_version: page.resource_version,
+                ..Default::default()
+            };
+            let (_, _, from_text) =
+                body(w.json_list(rest, StatusCode::OK, json_page).unwrap()).await;
+            assert_eq!(
+                std::str::from_utf8(&from_text).unwrap(),
+                std::str::from_utf8(&from_values).unwrap()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn json_item_lists_are_written_as_value_lists_are() {
+        let items = vec![
+            json!({"kind": "Widget", "metadata": {"name": "a", "resourceVersion": "4"}}),
+            json!({"kind": "Widget", "metadata": {"name": "é\"b\""}, "spec": {"n": [1, 2.5]}}),
+        ];
+        let page = ListResult {
+            items: items.clone(),
+            resource_version: "9".into(),
+            continue_token: Some("next".into()),
+            remaining_item_count: Some(3),
+        };
+        let json_page = ListResult {
+            items: items
+                .iter()
+                .map(|v| JsonItem::from_value(v).unwrap())
+                .collect(),
+            resource_version: page.resource_version.clone(),
+            continue_token: page.continue_token.clone(),
+            remaining_item_count: page.remaining_item_count,
+        };
+        let w = writer(Conversion::None);
+        assert!(w.writes_json_items());
+        let (_, _, from_values) = body(w.list(&widgets(), StatusCode::OK, page).unwrap()).await;
+        let (code, content_type, from_text) =
+            body(w.json_list(&widgets(), StatusCode::OK, json_page).unwrap()).await;
+        assert_eq!(
+            (code, content_type.as_str()),
+            (StatusCode::OK, "application/json")
+        );
+        assert_eq!(
+            std::str::from_utf8(&from_text).unwrap(),
+            std::str::from_utf8(&from_values).unwrap()
+        );
+
+        // Conversions, YAML and pretty printing need values.
+        assert!(!writer(Conversion::Table(MetaVersion::V1)).writes_json_items());
+        assert!(!Writer { pretty: true, ..w }.writes_json_items());
+        let yaml = Writer {
+            media: OutputMedia {
+                format: Format::Yaml,
+                ..Default::default()
+            },
+            ..w
+        };
+        assert!(!yaml.writes_json_items());
     }
 
     #[tokio::test]

@@ -105,7 +105,7 @@ pub fn partial_object_metadata_list(list: &ListResult, version: MetaVersion) -> 
 }
 
 /// The `metadata` of a list or Table built from a page.
-pub fn list_meta(list: &ListResult) -> ListMeta {
+pub fn list_meta<T>(list: &ListResult<T>) -> ListMeta {
     ListMeta {
         resource_version: (!list.resource_version.is_empty())
             .then(|| list.resource_version.clone()),

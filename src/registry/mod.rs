@@ -28,6 +28,7 @@ use crate::api::table::TableColumnDefinition;
 use crate::api::{ApiError, ResourceDescriptor};
 use crate::auth::{Admit, UserInfo};
 
+pub use codec::JsonItem;
 pub use strategy::Strategy;
 
 /// Per-request facts a `Rest` needs: who asks, in which namespace, with which admission chain.
@@ -69,13 +70,25 @@ impl Verb {
     }
 }
 
-/// A page of a list, before it is wrapped in a `<Kind>List` or a Table.
-#[derive(Clone, Debug, Default)]
-pub struct ListResult {
-    pub items: Vec<Value>,
+/// A page of a list, before it is wrapped in a `<Kind>List` or a Table. Items are JSON values,
+/// or, from [`Rest::list_json`], each item's compact JSON text ([`JsonItem`]).
+#[derive(Clone, Debug)]
+pub struct ListResult<T = Value> {
+    pub items: Vec<T>,
     pub resource_version: String,
     pub continue_token: Option<String>,
     pub remaining_item_count: Option<i64>,
+}
+
+impl<T> Default for ListResult<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            resource_version: String::new(),
+            continue_token: None,
+            remaining_item_count: None,
+        }
+    }
 }
 
 /// One event of a watch, with the object as JSON.
@@ -183,6 +196,28 @@ pub trait Rest: Send + Sync {
         _opts: &ListOptions,
     ) -> Result<ListResult, ApiError> {
         Err(self.unsupported("list"))
+    }
+
+    /// [`Rest::list`] with every item already in compact JSON, for responses written as plain
+    /// JSON: a store copies its stored bytes instead of building values only to serialise them.
+    /// The default serialises what `list` returns.
+    async fn list_json(
+        &self,
+        ctx: &RequestContext,
+        opts: &ListOptions,
+    ) -> Result<ListResult<JsonItem>, ApiError> {
+        let page = self.list(ctx, opts).await?;
+        let items = page
+            .items
+            .iter()
+            .map(JsonItem::from_value)
+            .collect::<Result<_, _>>()?;
+        Ok(ListResult {
+            items,
+            resource_version: page.resource_version,
+            continue_token: page.continue_token,
+            remaining_item_count: page.remaining_item_count,
+        })
     }
 
     async fn watch(

@@ -122,6 +122,9 @@ pub struct StorageConfig {
     pub compaction_interval: Duration,
     /// How long an event lives after its last write; zero keeps events for ever.
     pub event_ttl: Duration,
+    /// Whether resources that are listed and watched are served through the watch cache
+    /// (`storage::cacher`), as kube-apiserver's `--watch-cache`.
+    pub watch_cache: bool,
 }
 
 /// How much work the server takes on at once, and for how long.
@@ -154,6 +157,7 @@ impl Default for Config {
                 etcd_prefix: defaults::ETCD_PREFIX.to_string(),
                 compaction_interval: defaults::COMPACTION_INTERVAL,
                 event_ttl: defaults::EVENT_TTL,
+                watch_cache: true,
             },
             limits: LimitsConfig::default(),
             controllers: ControllersConfig::default(),

@@ -64,6 +64,18 @@ pub struct Options {
     #[arg(long, default_value_t = GoDuration(defaults::EVENT_TTL))]
     pub event_ttl: GoDuration,
 
+    /// Serve watches and lists of namespaces, pods, configmaps and secrets from an in-memory
+    /// cache kept current by one storage watch per resource (kube's watch cache); =false sends
+    /// every read to storage.
+    #[arg(
+        long,
+        default_value_t = true,
+        num_args = 0..=1,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub watch_cache: bool,
+
     /// Read-only requests served at once before new ones get 429; 0 means unlimited.
     #[arg(long, default_value_t = defaults::MAX_REQUESTS_INFLIGHT)]
     pub max_requests_inflight: usize,
@@ -119,6 +131,7 @@ impl Options {
                 etcd_prefix: self.etcd_prefix,
                 compaction_interval: self.etcd_compaction_interval.0,
                 event_ttl: self.event_ttl.0,
+                watch_cache: self.watch_cache,
             },
             limits: LimitsConfig {
                 max_requests_inflight: self.max_requests_inflight,
@@ -178,6 +191,22 @@ mod tests {
         );
         assert_eq!(config.serving.shutdown_delay, Duration::from_millis(2500));
         assert_eq!(config.storage.event_ttl, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn the_watch_cache_is_on_unless_turned_off() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["capstan"];
+            all.extend(args);
+            Options::try_parse_from(all)
+                .unwrap()
+                .into_config()
+                .storage
+                .watch_cache
+        };
+        assert!(parse(&[]));
+        assert!(parse(&["--watch-cache"]));
+        assert!(!parse(&["--watch-cache=false"]));
     }
 
     #[test]

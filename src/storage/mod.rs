@@ -8,7 +8,9 @@
 //!
 //! Backends: [`embedded`] (redb, the default) and `etcd3` (etcd-client, cargo feature `etcd`).
 //! [`backend::open`] picks one from configuration; [`compactor`] trims their history periodically.
-//! One contract suite (`tests/storage_contract.rs`) runs against both.
+//! [`cacher`] is the watch cache, a `Storage` in front of either that serves watches and recent
+//! lists from memory. One contract suite (`tests/storage_contract.rs`) runs against the backends
+//! and against the cacher over each.
 //!
 //! Keys are built only by [`keys`]; every prefix used to list or watch ends in `/`, so `ns1` never
 //! matches `ns10`.
@@ -18,6 +20,7 @@
 //! deletion that readers and watchers see.
 
 pub mod backend;
+pub mod cacher;
 pub mod compactor;
 pub mod embedded;
 #[cfg(feature = "etcd")]
@@ -30,7 +33,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use futures::stream::BoxStream;
+use tokio::sync::Notify;
 
 pub use update::{Update, guaranteed_update};
 
@@ -113,20 +118,35 @@ impl WatchEvent {
 /// or with another error if the backend fails; otherwise it runs until dropped.
 pub type WatchStream = BoxStream<'static, Result<WatchEvent, StorageError>>;
 
-/// One item of a watch that also reports progress ([`Storage::watch_progress`]).
+/// One item of a watch with progress notifications ([`Storage::watch_with_progress`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WatchItem {
     /// A change to the watched keys, as [`Storage::watch`] gives it.
     Event(WatchEvent),
-    /// Every change to the watched keys up to this revision has been delivered, though the
-    /// store moved on through other keys (etcd's progress notification). Watch bookmarks carry
-    /// it, so that a client of a quiet resource resumes from a recent revision rather than one
-    /// compaction may have removed.
+    /// Every change to the watched keys up to this revision has been delivered, though there may
+    /// have been none: the store moved on through other keys (etcd's progress notification).
+    /// Watch bookmarks carry it, so that a client of a quiet resource resumes from a recent
+    /// revision rather than one compaction may have removed; the [`cacher`] learns from it that
+    /// it is fresh.
     Progress(Revision),
 }
 
-/// The stream [`Storage::watch_progress`] returns; it ends as a [`WatchStream`] does.
+/// The stream [`Storage::watch_with_progress`] returns; it ends as a [`WatchStream`] does.
 pub type ProgressStream = BoxStream<'static, Result<WatchItem, StorageError>>;
+
+/// The events of `items`, for a backend that implements [`Storage::watch`] as a watch with
+/// progress whose progress items it drops.
+pub(crate) fn events_only(items: ProgressStream) -> WatchStream {
+    items
+        .filter_map(|item| {
+            std::future::ready(match item {
+                Ok(WatchItem::Event(event)) => Some(Ok(event)),
+                Ok(WatchItem::Progress(_)) => None,
+                Err(err) => Some(Err(err)),
+            })
+        })
+        .boxed()
+}
 
 /// Storage failures; the registry adds resource and name and turns them into `ApiError`s.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
@@ -233,16 +253,32 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Changes to `key_or_prefix` (a prefix when it ends in `/`) with revision greater than
     /// `after`. `after` older than the compacted revision gives [`StorageError::Compacted`],
-    /// either at once or as the stream's first item.
+    /// either at once or as the stream's first item; the [`cacher`] also answers so for an `after`
+    /// older than its window of recent events.
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream>;
 
-    /// [`Storage::watch`], with [`WatchItem::Progress`] items now and then (a few seconds apart
-    /// at most while other keys change). A backend that cannot tell reports no progress, which
-    /// is the default.
-    async fn watch_progress(&self, key_or_prefix: &str, after: Revision) -> Result<ProgressStream> {
-        use futures::StreamExt;
+    /// [`Storage::watch`] with [`WatchItem::Progress`] items, for two needs:
+    ///
+    /// * now and then (a few seconds apart at most, while other keys change, including the last
+    ///   change before a quiet spell), so that a quiet watch's bookmarks follow the store;
+    /// * on request: after `requests` is notified, the stream soon yields a progress item at a
+    ///   revision at least as new as the store's current revision when the request was made. This
+    ///   is how a cache in front of the store (the [`cacher`]) learns that it has seen everything
+    ///   up to a revision even when none of the changes since touched its keys, as kube's watch
+    ///   cache does with etcd's `RequestProgress`. A caller with no requests to make passes a
+    ///   `Notify` it never notifies.
+    ///
+    /// A progress item never passes a change to the watched keys not yet delivered. The default,
+    /// for a backend that cannot tell, never reports progress.
+    async fn watch_with_progress(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Arc<Notify>,
+    ) -> Result<ProgressStream> {
+        drop(requests);
         let events = self.watch(key_or_prefix, after).await?;
-        Ok(events.map(|e| e.map(WatchItem::Event)).boxed())
+        Ok(events.map(|item| item.map(WatchItem::Event)).boxed())
     }
 
     /// The store's current revision.

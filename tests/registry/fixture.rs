@@ -59,6 +59,18 @@ pub async fn db() -> Db {
     }
 }
 
+/// `db` behind the watch cache (`storage::cacher`), which caches the collections of
+/// `resources` (core group) and is ready: what a server with `--watch-cache` reads through.
+pub async fn behind_watch_cache(mut db: Db, resources: &[&str]) -> Db {
+    let collections = resources
+        .iter()
+        .map(|resource| KeyLayout::new(PREFIX, "core", resource).collection(None));
+    let cacher = capstan::storage::cacher::Cacher::new(db.storage.clone(), collections);
+    cacher.wait_ready().await.unwrap();
+    db.storage = Arc::new(cacher);
+    db
+}
+
 impl Db {
     /// Every key and value under the prefix: "nothing changed" checks compare these.
     pub async fn dump(&self) -> Vec<(String, Vec<u8>, i64)> {

@@ -326,7 +326,18 @@ async fn periodic_bookmarks_carry_the_newest_revision_even_of_filtered_changes()
 /// a client resuming from one is not sent back to a compacted revision.
 #[tokio::test]
 async fn bookmarks_of_a_quiet_watch_follow_other_changes() {
-    let db = db().await;
+    quiet_watch_bookmarks_follow_the_store(db().await).await;
+}
+
+/// The same through the watch cache: its watchers report the progress of its upstream watch,
+/// which follows changes outside the cached collection too.
+#[tokio::test]
+async fn bookmarks_of_a_quiet_watch_follow_other_changes_through_the_watch_cache() {
+    let db = behind_watch_cache(db().await, &["configmaps"]).await;
+    quiet_watch_bookmarks_follow_the_store(db).await;
+}
+
+async fn quiet_watch_bookmarks_follow_the_store(db: Db) {
     let cms = configmaps(&db);
     let start = db.revision().await;
     let opts = ListOptions {
@@ -339,6 +350,11 @@ async fn bookmarks_of_a_quiet_watch_follow_other_changes() {
     for name in ["a", "b", "c"] {
         create(cms.as_ref(), Some("default"), configmap(name, json!({}))).await;
     }
+    // The last change is to a key no configmap watch (nor the watch cache's collection) covers.
+    db.storage
+        .create(&format!("{PREFIX}/elsewhere/x"), b"{}".to_vec())
+        .await
+        .unwrap();
     let busy = db.revision().await;
     assert!(busy > start);
     let bookmark = next(&mut events).await;

@@ -1,6 +1,9 @@
-//! Contract cases for watches: resuming, prev values, single keys, prefix isolation.
+//! Contract cases for watches: resuming, prev values, single keys, prefix isolation, progress.
+
+use std::sync::Arc;
 
 use capstan::storage::{SharedStorage, StorageError, WatchEvent};
+use tokio::sync::Notify;
 
 use super::{assert_quiet, event_key, keys, next_event, req};
 
@@ -165,14 +168,18 @@ pub async fn watch_of_a_single_key(s: SharedStorage) {
     assert_quiet(&mut watch).await;
 }
 
-/// A watch with progress hands out its own changes first and then reports how far the store
-/// went through other keys, without ever reporting past a change it has not delivered.
+/// A watch with progress hands out its own changes first and then reports, unasked, how far the
+/// store went through other keys, without ever reporting past a change it has not delivered.
 pub async fn watch_progress_follows_other_keys(s: SharedStorage) {
     use capstan::storage::WatchItem;
     use futures::StreamExt;
 
     let start = s.current_revision().await.unwrap();
-    let mut watch = s.watch_progress("/t/quiet/", start).await.unwrap();
+    let never_asked = Arc::new(Notify::new());
+    let mut watch = s
+        .watch_with_progress("/t/quiet/", start, never_asked)
+        .await
+        .unwrap();
     let mine = s.create("/t/quiet/a", b"x".to_vec()).await.unwrap();
     // Other keys change; then the store is quiet: the last of them is reported all the same.
     for i in 0..5u8 {
@@ -194,7 +201,7 @@ pub async fn watch_progress_follows_other_keys(s: SharedStorage) {
             }
             WatchItem::Progress(revision) => {
                 assert!(
-                    seen_mine,
+                    seen_mine || revision < mine.mod_revision,
                     "progress {revision} before the change at {}",
                     mine.mod_revision
                 );
@@ -204,8 +211,71 @@ pub async fn watch_progress_follows_other_keys(s: SharedStorage) {
             }
         }
     }
+    assert!(seen_mine);
     // The plain watch stays silent about other keys.
     let mut plain = s.watch("/t/quiet/", mine.mod_revision).await.unwrap();
     s.create("/t/busy/z", b"z".to_vec()).await.unwrap();
     super::assert_quiet(&mut plain).await;
+}
+
+/// How soon a requested progress report must come: sooner than unrequested ones would on a quiet
+/// store (etcd's are asked for every 5 s; the embedded store's only follow its cursor).
+const ANSWERED: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Reads `watch` until a progress report at `target` or later, within `within`; any event is a
+/// failure, progress reports short of it are skipped (unrequested ones may come at any time).
+async fn progress_reaching(
+    watch: &mut capstan::storage::ProgressStream,
+    target: i64,
+    within: std::time::Duration,
+) -> i64 {
+    use capstan::storage::WatchItem;
+    use futures::StreamExt;
+
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, watch.next()).await {
+            Ok(Some(Ok(WatchItem::Progress(rev)))) if rev >= target => return rev,
+            Ok(Some(Ok(WatchItem::Progress(_)))) => {}
+            other => panic!("expected a progress report reaching {target}, got {other:?}"),
+        }
+    }
+}
+
+/// A watch with progress answers each request with a revision at least as new as the store's
+/// when it was asked, even when nothing under the watched prefix changed (what a cache in front
+/// of the store needs to know it is fresh), and even when nothing changed at all since its last
+/// report.
+pub async fn progress_requests_report_the_current_revision(s: SharedStorage) {
+    use capstan::storage::WatchItem;
+    use futures::StreamExt;
+
+    let requests = Arc::new(Notify::new());
+    let start = s.current_revision().await.unwrap();
+    let mut watch = s
+        .watch_with_progress("/t/prog/", start, requests.clone())
+        .await
+        .unwrap();
+    let elsewhere = s.create("/t/other/a", b"x".to_vec()).await.unwrap();
+    requests.notify_one();
+    progress_reaching(&mut watch, elsewhere.mod_revision, super::WAIT).await;
+    // Changes still come, in order, and a later request covers them.
+    let mine = s.create("/t/prog/a", b"x".to_vec()).await.unwrap();
+    loop {
+        match tokio::time::timeout(super::WAIT, watch.next()).await {
+            Ok(Some(Ok(WatchItem::Event(e)))) if e.revision() == mine.mod_revision => break,
+            Ok(Some(Ok(WatchItem::Progress(rev)))) if rev < mine.mod_revision => {}
+            other => panic!(
+                "expected the change at {}, got {other:?}",
+                mine.mod_revision
+            ),
+        }
+    }
+    s.create("/t/other/b", b"x".to_vec()).await.unwrap();
+    let current = s.current_revision().await.unwrap();
+    requests.notify_one();
+    let reported = progress_reaching(&mut watch, current, super::WAIT).await;
+    // Quiet now: only the request brings a report, and soon.
+    requests.notify_one();
+    progress_reaching(&mut watch, reported, ANSWERED).await;
 }

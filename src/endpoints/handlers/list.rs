@@ -12,6 +12,10 @@ use crate::endpoints::query;
 pub async fn list(scope: &Scope) -> Result<Response, ApiError> {
     let writer = scope.writer(Restrictions::RESOURCE)?;
     let opts = query::list_options(&scope.query, false)?;
+    if writer.writes_json_items() {
+        let page = scope.rest.list_json(&scope.ctx, &opts).await?;
+        return writer.json_list(scope.rest.as_ref(), StatusCode::OK, page);
+    }
     let page = scope.rest.list(&scope.ctx, &opts).await?;
     writer.list(scope.rest.as_ref(), StatusCode::OK, page)
 }

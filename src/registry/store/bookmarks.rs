@@ -6,9 +6,10 @@
 //!
 //! The resourceVersion is the revision of the last storage change this watch observed, including
 //! changes its selectors filtered out, or the progress storage reported past it (every change to
-//! the watched keys up to there delivered; `Storage::watch_progress`), so that a quiet resource's
-//! bookmarks move on with the store as kube's do: storage delivers changes in revision order, so no
-//! event at or below it can follow, which is the one promise a bookmark makes.
+//! the watched keys up to there delivered; `Storage::watch_with_progress`, also through the watch
+//! cache), so that a quiet resource's bookmarks move on with the store as kube's do: storage
+//! delivers changes in revision order, so no event at or below it can follow, which is the one
+//! promise a bookmark makes.
 
 use std::pin::Pin;
 use std::time::Duration;

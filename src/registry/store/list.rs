@@ -5,13 +5,13 @@
 //! Selectors filter while paging, so a page may need several chunks to fill up, as in kube; the
 //! continue token then points just after the last key examined.
 
-use super::{Store, to_value};
+use super::Store;
 use crate::api::ApiError;
 use crate::api::options::{
     ListOptions, ReadAt, decode_continue, encode_continue, list_options_errors, list_options_kind,
 };
-use crate::registry::{ListResult, RequestContext, Strategy, codec};
-use crate::storage::{ListRequest, StorageError};
+use crate::registry::{JsonItem, ListResult, RequestContext, Strategy, codec};
+use crate::storage::{KeyValue, ListRequest, StorageError};
 
 /// kube's cap on how far a chunk grows while selectors drop items.
 const MAX_CHUNK: usize = 10_000;
@@ -20,12 +20,37 @@ const MAX_CHUNK: usize = 10_000;
 const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.";
 
 impl<S: Strategy> Store<S> {
-    /// Lists the request's namespace (or all) per `opts`; see the module doc.
+    /// Lists the request's namespace (or all) per `opts`, items as JSON values; see the module doc.
     pub(super) async fn list_values(
         &self,
         ctx: &RequestContext,
         opts: &ListOptions,
     ) -> Result<ListResult, ApiError> {
+        self.list_items(ctx, opts, |kv| {
+            codec::decode_value_at(&kv.value, kv.mod_revision)
+        })
+        .await
+    }
+
+    /// [`Store::list_values`] with items as compact JSON text, for plain JSON responses.
+    pub(super) async fn list_json_items(
+        &self,
+        ctx: &RequestContext,
+        opts: &ListOptions,
+    ) -> Result<ListResult<JsonItem>, ApiError> {
+        self.list_items(ctx, opts, |kv| {
+            codec::decode_json_at(&kv.value, kv.mod_revision)
+        })
+        .await
+    }
+
+    /// Lists per `opts`, each selected object becoming an item through `item`.
+    async fn list_items<T>(
+        &self,
+        ctx: &RequestContext,
+        opts: &ListOptions,
+        item: impl Fn(&KeyValue) -> Result<T, ApiError>,
+    ) -> Result<ListResult<T>, ApiError> {
         let as_list = ListOptions {
             watch: false,
             ..opts.clone()
@@ -99,23 +124,23 @@ impl<S: Strategy> Store<S> {
                 revision = Some(resp.revision);
             }
             let mut limit_reached = false;
-            for kv in &resp.items {
+            let (more, remaining) = (resp.more, resp.remaining);
+            items.reserve(resp.items.len());
+            for kv in resp.items {
                 if limit.is_some_and(|l| items.len() >= l) {
                     limit_reached = true;
                     break;
                 }
-                last_key = Some(kv.key.clone());
-                let obj: S::Object = codec::decode(kv)?;
-                if selection.matches(&obj) {
-                    items.push(to_value(&obj)?);
+                if selection.matches_stored(&kv)? {
+                    items.push(item(&kv)?);
                 }
+                last_key = Some(kv.key);
             }
             if single.is_some() {
                 break (false, None);
             }
-            let more = resp.more || limit_reached;
-            if limit_reached || !resp.more || limit.is_some_and(|l| items.len() >= l) {
-                break (more, resp.remaining);
+            if limit_reached || !more || limit.is_some_and(|l| items.len() >= l) {
+                break (more || limit_reached, remaining);
             }
             start = last_key.as_ref().map(|k| format!("{k}\0"));
             // Selectors dropped items: read bigger chunks, as kube doubles up to its cap.

@@ -12,6 +12,7 @@ mod create;
 mod decode;
 mod delete;
 mod list;
+mod stored;
 mod update;
 mod watch;
 
@@ -34,8 +35,8 @@ use crate::api::table::TableColumnDefinition;
 use crate::api::{ApiError, GroupKind, GroupResource, ResourceDescriptor};
 use crate::auth::{AdmissionRequest, Operation};
 use crate::registry::{
-    DeleteResult, ListResult, ObjectUpdate, RequestContext, Rest, Strategy, Verb, WatchEvents,
-    codec, default_table_columns, default_table_row,
+    DeleteResult, JsonItem, ListResult, ObjectUpdate, RequestContext, Rest, Strategy, Verb,
+    WatchEvents, codec, default_table_columns, default_table_row,
 };
 use crate::storage::keys::KeyLayout;
 use crate::storage::{SharedStorage, StorageError, Update, guaranteed_update};
@@ -454,6 +455,14 @@ impl<S: Strategy> Rest for Store<S> {
 
     async fn list(&self, ctx: &RequestContext, opts: &ListOptions) -> Result<ListResult, ApiError> {
         self.list_values(ctx, opts).await
+    }
+
+    async fn list_json(
+        &self,
+        ctx: &RequestContext,
+        opts: &ListOptions,
+    ) -> Result<ListResult<JsonItem>, ApiError> {
+        self.list_json_items(ctx, opts).await
     }
 
     async fn watch(

@@ -19,10 +19,11 @@ use std::time::Duration;
 
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::bookmarks::{Progress, Schedule, interleave};
-use super::{Selection, Store, to_value};
+use super::{Selection, Store};
 use crate::api::ApiError;
 use crate::api::options::{
     ListOptions, list_options_errors, list_options_kind, parse_resource_version,
@@ -79,7 +80,14 @@ impl<S: Strategy> Store<S> {
             _ => (Vec::new(), rv),
         };
 
-        let changes = match self.storage.watch_progress(&prefix, after).await {
+        // Progress (never requested: the periodic reports are what bookmarks need) keeps a quiet
+        // watch's bookmarks moving with the store.
+        let requests = Arc::new(Notify::new());
+        let changes = match self
+            .storage
+            .watch_with_progress(&prefix, after, requests)
+            .await
+        {
             Ok(changes) => changes,
             Err(StorageError::Compacted { compacted, .. }) => return Ok(too_old(after, compacted)),
             Err(err) => return Err(self.storage_error(err, "")),
@@ -118,9 +126,11 @@ impl<S: Strategy> Store<S> {
             .map_err(|e| self.storage_error(e, ""))?;
         let mut events = Vec::with_capacity(resp.items.len());
         for kv in &resp.items {
-            let obj: S::Object = codec::decode(kv)?;
-            if selection.matches(&obj) {
-                events.push(WatchEvent::Added(to_value(&obj)?));
+            if selection.matches_stored(kv)? {
+                events.push(WatchEvent::Added(codec::decode_value_at(
+                    &kv.value,
+                    kv.mod_revision,
+                )?));
             }
         }
         Ok((events, resp.revision))
@@ -207,32 +217,28 @@ fn translate_event<S: Strategy>(
     event: StorageEvent,
 ) -> Result<Option<WatchEvent>, ApiError> {
     match event {
-        StorageEvent::Delete { revision, prev, .. } => {
-            let old: S::Object = codec::decode_at(&prev.value, revision)?;
-            Ok(selection
-                .matches(&old)
-                .then(|| to_value(&old))
-                .transpose()?
-                .map(WatchEvent::Deleted))
-        }
+        StorageEvent::Delete { revision, prev, .. } => Ok(selection
+            .matches_stored(&prev)?
+            .then(|| codec::decode_value_at(&prev.value, revision))
+            .transpose()?
+            .map(WatchEvent::Deleted)),
         StorageEvent::Put { kv, prev } => {
-            let cur: S::Object = codec::decode(&kv)?;
-            let cur_passes = selection.matches(&cur);
+            let current = || codec::decode_value_at(&kv.value, kv.mod_revision);
+            let cur_passes = selection.matches_stored(&kv)?;
             let Some(prev) = prev else {
-                return Ok(cur_passes
-                    .then(|| to_value(&cur))
-                    .transpose()?
-                    .map(WatchEvent::Added));
+                return Ok(cur_passes.then(current).transpose()?.map(WatchEvent::Added));
             };
             if selection.selects_all() {
-                return Ok(Some(WatchEvent::Modified(to_value(&cur)?)));
+                return Ok(Some(WatchEvent::Modified(current()?)));
             }
             // The previous state is sent (if at all) with the revision of this change.
-            let old: S::Object = codec::decode_at(&prev.value, kv.mod_revision)?;
-            Ok(match (cur_passes, selection.matches(&old)) {
-                (true, true) => Some(WatchEvent::Modified(to_value(&cur)?)),
-                (true, false) => Some(WatchEvent::Added(to_value(&cur)?)),
-                (false, true) => Some(WatchEvent::Deleted(to_value(&old)?)),
+            Ok(match (cur_passes, selection.matches_stored(&prev)?) {
+                (true, true) => Some(WatchEvent::Modified(current()?)),
+                (true, false) => Some(WatchEvent::Added(current()?)),
+                (false, true) => Some(WatchEvent::Deleted(codec::decode_value_at(
+                    &prev.value,
+                    kv.mod_revision,
+                )?)),
                 (false, false) => None,
             })
         }

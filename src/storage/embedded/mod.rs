@@ -46,13 +46,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 use self::expiry::ExpiryClock;
 use self::schema::db_err;
 use crate::storage::{
     Deleted, KeyValue, ListRequest, ListResponse, ProgressStream, Result, Revision, Storage,
-    StorageError, WatchEvent, WatchStream,
+    StorageError, WatchEvent, WatchStream, events_only,
 };
 
 /// How many committed events the broadcast holds for slow watchers before they must catch up
@@ -167,9 +167,22 @@ impl EmbeddedStorage {
         blocking(move || f(&inner.begin_read()?)).await
     }
 
-    /// Subscribes to live changes, then checks that `after` is not compacted: subscribing
-    /// before reading anything keeps any commit from falling between history and live events.
-    async fn subscribe(&self, after: Revision) -> Result<broadcast::Receiver<Arc<WatchEvent>>> {
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&WriteTransaction) -> Result<(T, Option<WatchEvent>)> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        blocking(move || inner.write(f)).await
+    }
+
+    /// A watch of `key_or_prefix` after `after`, answering progress `requests` if given.
+    async fn watch_items(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Option<Arc<Notify>>,
+    ) -> Result<ProgressStream> {
+        // Subscribe before reading anything, so no commit falls between history and live events.
         let rx = self.inner.events.subscribe();
         let revs = self.read(read::revisions).await?;
         if after < revs.compacted {
@@ -178,15 +191,13 @@ impl EmbeddedStorage {
                 compacted: revs.compacted,
             });
         }
-        Ok(rx)
-    }
-
-    async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&WriteTransaction) -> Result<(T, Option<WatchEvent>)> + Send + 'static,
-    ) -> Result<T> {
-        let inner = self.inner.clone();
-        blocking(move || inner.write(f)).await
+        Ok(watch::stream(
+            self.inner.clone(),
+            watch::Filter::new(key_or_prefix),
+            rx,
+            after,
+            requests,
+        ))
     }
 }
 
@@ -255,23 +266,17 @@ impl Storage for EmbeddedStorage {
     }
 
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream> {
-        let rx = self.subscribe(after).await?;
-        Ok(watch::stream(
-            self.inner.clone(),
-            watch::Filter::new(key_or_prefix),
-            rx,
-            after,
-        ))
+        let items = self.watch_items(key_or_prefix, after, None).await?;
+        Ok(events_only(items))
     }
 
-    async fn watch_progress(&self, key_or_prefix: &str, after: Revision) -> Result<ProgressStream> {
-        let rx = self.subscribe(after).await?;
-        Ok(watch::progress_stream(
-            self.inner.clone(),
-            watch::Filter::new(key_or_prefix),
-            rx,
-            after,
-        ))
+    async fn watch_with_progress(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Arc<Notify>,
+    ) -> Result<ProgressStream> {
+        self.watch_items(key_or_prefix, after, Some(requests)).await
     }
 
     async fn current_revision(&self) -> Result<Revision> {

@@ -6,25 +6,32 @@
 //! events at or below the cursor are duplicates of replayed ones and are skipped. If the receiver
 //! lags (the broadcast overwrote events it had not read), the watch goes back to replaying from
 //! the cursor, so nothing is lost; only compaction past the cursor ends it (`Compacted`).
+//!
+//! A watch with progress reports its cursor as a [`WatchItem::Progress`] (every change up to it
+//! considered, the matching ones handed out):
+//! * periodically, at most once per [`PROGRESS_EVERY`] and only when the cursor moved, including
+//!   the last move before a quiet spell (a timer wakes the watch for it);
+//! * on request, once the cursor has reached the revision that was current when the request came
+//!   (the commit that made it current is broadcast right after, so the watch soon sees it).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::StreamExt;
+use tokio::sync::Notify;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
 use super::{Inner, read};
-use crate::storage::{
-    ProgressStream, Result, Revision, StorageError, WatchEvent, WatchItem, WatchStream,
-};
+use crate::storage::{ProgressStream, Result, Revision, StorageError, WatchEvent, WatchItem};
 
 /// How many history entries one replay step reads (one blocking task each).
 pub(super) const REPLAY_BATCH: usize = 1024;
 
-/// The least time between two progress reports of one watch: the cursor moves with every commit
-/// to any key, and bookmarks (a minute apart) need only a recent one.
+/// The least time between two periodic progress reports of one watch: the cursor moves with
+/// every commit to any key, and bookmarks (a minute apart) need only a recent one.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// What a watch follows.
@@ -72,40 +79,33 @@ struct State {
     cursor: Revision,
     pending: VecDeque<WatchEvent>,
     phase: Phase,
-    /// Whether to report progress at all, and the last report (revision and time).
-    progress: bool,
+    /// Progress requests, on a watch with progress (`None`: a plain watch, which reports none).
+    requests: Option<Arc<Notify>>,
+    /// The revision a requested progress report must reach.
+    progress_at: Option<Revision>,
+    /// The last progress report: its revision and when it went out.
     reported: Revision,
     reported_at: Instant,
 }
 
 impl State {
-    /// A progress report of the cursor, when one is wanted and due: every change up to the
-    /// cursor has been considered and the matching ones handed out.
+    /// A progress report of the cursor, when one is requested and the cursor got there, or a
+    /// periodic one is due.
     fn progress_due(&mut self) -> Option<WatchItem> {
-        if !self.progress || self.cursor <= self.reported {
+        self.requests.as_ref()?;
+        let now = Instant::now();
+        let requested = self.progress_at.is_some_and(|at| self.cursor >= at);
+        let periodic =
+            self.cursor > self.reported && now.duration_since(self.reported_at) >= PROGRESS_EVERY;
+        if !requested && !periodic {
             return None;
         }
-        let now = Instant::now();
-        if now.duration_since(self.reported_at) < PROGRESS_EVERY {
-            return None;
+        if requested {
+            self.progress_at = None;
         }
         self.reported = self.cursor;
         self.reported_at = now;
         Some(WatchItem::Progress(self.cursor))
-    }
-
-    /// The next live change; `None` when an unreported cursor's report falls due first, so
-    /// that the last changes to other keys before a quiet spell are reported too.
-    async fn receive(&mut self) -> Option<Result<Arc<WatchEvent>, RecvError>> {
-        if !self.progress || self.cursor <= self.reported {
-            return Some(self.rx.recv().await);
-        }
-        let due = self.reported_at + PROGRESS_EVERY;
-        tokio::select! {
-            // `recv` is cancel safe: a change it had not returned stays queued.
-            received = self.rx.recv() => Some(received),
-            () = tokio::time::sleep_until(due) => None,
-        }
     }
 }
 
@@ -117,40 +117,14 @@ struct Replayed {
     caught_up: bool,
 }
 
-/// Starts a watch of `filter` after `after`, with `rx` already subscribed.
+/// Starts a watch of `filter` after `after`, with `rx` already subscribed: with `requests`, a
+/// watch with progress (periodic, and answering those requests), else a plain one.
 pub(super) fn stream(
     inner: Arc<Inner>,
     filter: Filter,
     rx: broadcast::Receiver<Arc<WatchEvent>>,
     after: Revision,
-) -> WatchStream {
-    items(inner, filter, rx, after, false)
-        .filter_map(|item| async move {
-            match item {
-                Ok(WatchItem::Event(event)) => Some(Ok(event)),
-                Ok(WatchItem::Progress(_)) => None,
-                Err(err) => Some(Err(err)),
-            }
-        })
-        .boxed()
-}
-
-/// [`stream`] with progress reports (at most one per [`PROGRESS_EVERY`]).
-pub(super) fn progress_stream(
-    inner: Arc<Inner>,
-    filter: Filter,
-    rx: broadcast::Receiver<Arc<WatchEvent>>,
-    after: Revision,
-) -> ProgressStream {
-    items(inner, filter, rx, after, true)
-}
-
-fn items(
-    inner: Arc<Inner>,
-    filter: Filter,
-    rx: broadcast::Receiver<Arc<WatchEvent>>,
-    after: Revision,
-    progress: bool,
+    requests: Option<Arc<Notify>>,
 ) -> ProgressStream {
     let state = State {
         inner,
@@ -159,11 +133,20 @@ fn items(
         cursor: after,
         pending: VecDeque::new(),
         phase: Phase::Replay,
-        progress,
+        requests,
+        progress_at: None,
         reported: after,
         reported_at: Instant::now(),
     };
     futures::stream::unfold(state, step).boxed()
+}
+
+/// What a live watch waits for.
+enum Live {
+    Event(std::result::Result<Arc<WatchEvent>, RecvError>),
+    ProgressRequest,
+    /// A periodic progress report fell due.
+    ProgressDue,
 }
 
 async fn step(mut st: State) -> Option<(Result<WatchItem>, State)> {
@@ -193,9 +176,13 @@ async fn step(mut st: State) -> Option<(Result<WatchItem>, State)> {
                     }
                 }
             }
-            Phase::Live => match st.receive().await {
-                None => {} // a progress report fell due
-                Some(Ok(event)) => {
+            Phase::Live => match next_live(&mut st).await {
+                Live::ProgressDue => {}
+                Live::ProgressRequest => {
+                    let current = st.inner.revision.load(Ordering::SeqCst);
+                    st.progress_at = Some(st.progress_at.map_or(current, |at| at.max(current)));
+                }
+                Live::Event(Ok(event)) => {
                     let rev = event.revision();
                     if rev > st.cursor {
                         st.cursor = rev;
@@ -204,7 +191,7 @@ async fn step(mut st: State) -> Option<(Result<WatchItem>, State)> {
                         }
                     }
                 }
-                Some(Err(RecvError::Lagged(missed))) => {
+                Live::Event(Err(RecvError::Lagged(missed))) => {
                     tracing::debug!(
                         missed,
                         cursor = st.cursor,
@@ -212,9 +199,34 @@ async fn step(mut st: State) -> Option<(Result<WatchItem>, State)> {
                     );
                     st.phase = Phase::Replay;
                 }
-                Some(Err(RecvError::Closed)) => st.phase = Phase::Done,
+                Live::Event(Err(RecvError::Closed)) => st.phase = Phase::Done,
             },
         }
+    }
+}
+
+/// The next broadcast event, a progress request (looked at first: requests are rare, and a busy
+/// broadcast must not starve them), or, when the cursor moved since the last report, the time the
+/// next periodic one falls due (so that the last change before a quiet spell is reported too).
+async fn next_live(st: &mut State) -> Live {
+    let Some(requests) = &st.requests else {
+        return Live::Event(st.rx.recv().await);
+    };
+    let due = (st.cursor > st.reported).then(|| st.reported_at + PROGRESS_EVERY);
+    // `recv` and `notified` are cancel safe: what they had not returned stays for next time.
+    tokio::select! {
+        biased;
+        () = requests.notified() => Live::ProgressRequest,
+        event = st.rx.recv() => Live::Event(event),
+        () = sleep_until(due) => Live::ProgressDue,
+    }
+}
+
+/// Sleeps until `due`, or for ever without one.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -21,13 +21,14 @@ use etcd_client::{
     Client, Compare, CompareOp, ConnectOptions, DeleteOptions, GetOptions, PutOptions, Txn, TxnOp,
     TxnOpResponse, TxnResponse,
 };
+use tokio::sync::Notify;
 
 use self::errors::{Op, classify};
 use self::lease::LeaseCache;
 use crate::storage::range::{KeyRange, prefix_end};
 use crate::storage::{
     Deleted, KeyValue, ListRequest, ListResponse, ProgressStream, Result, Revision, Storage,
-    StorageError, WatchStream,
+    StorageError, WatchStream, events_only,
 };
 
 /// How long one unary call may take before the store counts as unavailable.
@@ -83,6 +84,28 @@ impl EtcdStorage {
         .await
     }
 
+    /// A watch of `key_or_prefix` after `after`, forwarding progress `requests` if given.
+    async fn watch_items(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Option<Arc<Notify>>,
+    ) -> Result<ProgressStream> {
+        let mut options = etcd_client::WatchOptions::new()
+            .with_prev_key()
+            .with_start_revision(after.saturating_add(1));
+        if key_or_prefix.ends_with('/') {
+            options = options.with_range(prefix_end(key_or_prefix));
+        }
+        let op = Op::Read { revision: after };
+        let stream = Self::call(op, {
+            let mut c = self.client.clone();
+            async move { c.watch(key_or_prefix, Some(options)).await }
+        })
+        .await?;
+        Ok(watch::stream(stream, after, requests))
+    }
+
     /// Runs the write `build` makes from put options carrying the lease for `ttl` (none without
     /// one). A lease etcd no longer knows is forgotten and the write retried once on a new one.
     async fn with_lease(
@@ -102,26 +125,6 @@ impl EtcdStorage {
             }
             other => other,
         }
-    }
-
-    /// Opens an etcd watch of `key_or_prefix` from `after + 1`, with previous values.
-    async fn start_watch(
-        &self,
-        key_or_prefix: &str,
-        after: Revision,
-    ) -> Result<etcd_client::WatchStream> {
-        let mut options = etcd_client::WatchOptions::new()
-            .with_prev_key()
-            .with_start_revision(after.saturating_add(1));
-        if key_or_prefix.ends_with('/') {
-            options = options.with_range(prefix_end(key_or_prefix));
-        }
-        let op = Op::Read { revision: after };
-        Self::call(op, {
-            let mut c = self.client.clone();
-            async move { c.watch(key_or_prefix, Some(options)).await }
-        })
-        .await
     }
 }
 
@@ -317,13 +320,17 @@ impl Storage for EtcdStorage {
     }
 
     async fn watch(&self, key_or_prefix: &str, after: Revision) -> Result<WatchStream> {
-        let stream = self.start_watch(key_or_prefix, after).await?;
-        Ok(watch::stream(stream, after))
+        let items = self.watch_items(key_or_prefix, after, None).await?;
+        Ok(events_only(items))
     }
 
-    async fn watch_progress(&self, key_or_prefix: &str, after: Revision) -> Result<ProgressStream> {
-        let stream = self.start_watch(key_or_prefix, after).await?;
-        Ok(watch::progress_stream(stream, after))
+    async fn watch_with_progress(
+        &self,
+        key_or_prefix: &str,
+        after: Revision,
+        requests: Arc<Notify>,
+    ) -> Result<ProgressStream> {
+        self.watch_items(key_or_prefix, after, Some(requests)).await
     }
 
     async fn current_revision(&self) -> Result<Revision> {

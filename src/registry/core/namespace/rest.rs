@@ -27,7 +27,7 @@ use crate::registry::store::{
     FOREGROUND_FINALIZER, ORPHAN_FINALIZER, Store, validate_delete_options,
 };
 use crate::registry::{
-    DeleteResult, ListResult, ObjectUpdate, RequestContext, Rest, Verb, WatchEvents,
+    DeleteResult, JsonItem, ListResult, ObjectUpdate, RequestContext, Rest, Verb, WatchEvents,
 };
 
 /// `namespaces`: every verb is the store's except delete.
@@ -189,6 +189,14 @@ impl Rest for NamespaceRest {
 
     async fn list(&self, ctx: &RequestContext, opts: &ListOptions) -> Result<ListResult, ApiError> {
         self.store.list(ctx, opts).await
+    }
+
+    async fn list_json(
+        &self,
+        ctx: &RequestContext,
+        opts: &ListOptions,
+    ) -> Result<ListResult<JsonItem>, ApiError> {
+        self.store.list_json(ctx, opts).await
     }
 
     async fn watch(
