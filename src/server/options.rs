@@ -193,17 +193,16 @@ mod tests {
         assert_eq!(config.storage.event_ttl, Duration::from_secs(90));
     }
 
+    /// The configuration `capstan <args>` would run with.
+    fn config_from(args: &[&str]) -> Config {
+        let mut all = vec!["capstan"];
+        all.extend(args);
+        Options::try_parse_from(all).unwrap().into_config()
+    }
+
     #[test]
     fn the_watch_cache_is_on_unless_turned_off() {
-        let parse = |args: &[&str]| {
-            let mut all = vec!["capstan"];
-            all.extend(args);
-            Options::try_parse_from(all)
-                .unwrap()
-                .into_config()
-                .storage
-                .watch_cache
-        };
+        let parse = |args: &[&str]| config_from(args).storage.watch_cache;
         assert!(parse(&[]));
         assert!(parse(&["--watch-cache"]));
         assert!(!parse(&["--watch-cache=false"]));
@@ -211,15 +210,7 @@ mod tests {
 
     #[test]
     fn the_pod_finisher_is_on_unless_turned_off() {
-        let parse = |args: &[&str]| {
-            let mut all = vec!["capstan"];
-            all.extend(args);
-            Options::try_parse_from(all)
-                .unwrap()
-                .into_config()
-                .controllers
-                .pod_finisher
-        };
+        let parse = |args: &[&str]| config_from(args).controllers.pod_finisher;
         assert!(parse(&[]));
         assert!(parse(&["--enable-pod-finisher"]));
         assert!(parse(&["--enable-pod-finisher=true"]));

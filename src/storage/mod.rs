@@ -25,6 +25,7 @@ pub mod compactor;
 pub mod embedded;
 #[cfg(feature = "etcd")]
 pub mod etcd3;
+mod filter;
 pub mod keys;
 mod range;
 mod update;

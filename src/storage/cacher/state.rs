@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+pub(super) use crate::storage::filter::Filter;
 use crate::storage::range::KeyRange;
 use crate::storage::{KeyValue, ListResponse, Revision, WatchEvent};
 
@@ -35,30 +36,6 @@ impl Default for WindowLimits {
             min: 100,
             max: 100 * 1024,
             fresh: Duration::from_secs(75),
-        }
-    }
-}
-
-/// What a watch follows: one key, or every key under a prefix (ending in `/`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Filter {
-    Key(String),
-    Prefix(String),
-}
-
-impl Filter {
-    pub(super) fn new(key_or_prefix: &str) -> Self {
-        if key_or_prefix.ends_with('/') {
-            Self::Prefix(key_or_prefix.to_owned())
-        } else {
-            Self::Key(key_or_prefix.to_owned())
-        }
-    }
-
-    fn matches(&self, key: &str) -> bool {
-        match self {
-            Self::Key(k) => k == key,
-            Self::Prefix(p) => key.starts_with(p.as_str()),
         }
     }
 }

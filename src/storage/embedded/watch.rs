@@ -25,6 +25,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
 use super::{Inner, read};
+pub(super) use crate::storage::filter::Filter;
 use crate::storage::{ProgressStream, Result, Revision, StorageError, WatchEvent, WatchItem};
 
 /// How many history entries one replay step reads (one blocking task each).
@@ -33,30 +34,6 @@ pub(super) const REPLAY_BATCH: usize = 1024;
 /// The least time between two periodic progress reports of one watch: the cursor moves with
 /// every commit to any key, and bookmarks (a minute apart) need only a recent one.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
-
-/// What a watch follows.
-#[derive(Clone, Debug)]
-pub(super) enum Filter {
-    Key(String),
-    Prefix(String),
-}
-
-impl Filter {
-    pub(super) fn new(key_or_prefix: &str) -> Self {
-        if key_or_prefix.ends_with('/') {
-            Self::Prefix(key_or_prefix.to_owned())
-        } else {
-            Self::Key(key_or_prefix.to_owned())
-        }
-    }
-
-    fn matches(&self, key: &str) -> bool {
-        match self {
-            Self::Key(k) => k == key,
-            Self::Prefix(p) => key.starts_with(p.as_str()),
-        }
-    }
-}
 
 /// The key an event is about.
 pub(super) fn event_key(event: &WatchEvent) -> &str {
