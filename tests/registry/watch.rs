@@ -235,6 +235,39 @@ async fn watch_list_sends_initial_events_then_a_bookmark() {
 }
 
 #[tokio::test]
+async fn a_watch_list_from_a_future_revision_is_one_error_event_as_kube_answers() {
+    let db = db().await;
+    let cms = configmaps(&db);
+    create(cms.as_ref(), Some("default"), configmap("a", json!({}))).await;
+    let current = db.revision().await;
+    let future = current + 100;
+    let opts = ListOptions {
+        send_initial_events: Some(true),
+        resource_version_match: Some(ResourceVersionMatch::NotOlderThan),
+        allow_watch_bookmarks: true,
+        ..from(Some(&future.to_string()))
+    };
+    let mut events = cms.watch(&ctx(Some("default")), &opts).await.unwrap();
+    match next(&mut events).await {
+        WatchEvent::Error(err) => assert_error(
+            &err,
+            504,
+            "Timeout",
+            Some(&format!(
+                "Timeout: Too large resource version: {future}, current: {current}"
+            )),
+        ),
+        other => panic!("expected an error event, got {other:?}"),
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), events.next())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn a_legacy_watch_from_now_with_bookmarks_ends_its_initial_events_like_kube() {
     let db = db().await;
     let cms = configmaps(&db);

@@ -58,10 +58,13 @@ impl<S: Strategy> Store<S> {
             Some(true) => {
                 let (mut events, revision) = self.initial_state(&prefix, &selection).await?;
                 if rv > revision {
-                    return Err(ApiError::TooLargeResourceVersion {
+                    // Past authorization and option checks, kube's cacher reports a revision the
+                    // store has not reached as the stream's one event, not as the response.
+                    let err = ApiError::TooLargeResourceVersion {
                         requested: rv,
                         current: revision,
-                    });
+                    };
+                    return Ok(stream::iter([WatchEvent::Error(err)]).boxed());
                 }
                 if opts.allow_watch_bookmarks {
                     events.push(WatchEvent::Bookmark(self.bookmark(revision, true)));
