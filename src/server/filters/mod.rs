@@ -7,6 +7,7 @@ pub mod authentication;
 pub mod authorization;
 pub mod body_limit;
 pub mod cache_control;
+pub mod impersonation;
 pub mod max_in_flight;
 pub mod panic_recovery;
 pub mod request_info;
@@ -27,6 +28,7 @@ use authentication::AuthenticateLayer;
 use authorization::AuthorizeLayer;
 use body_limit::BodyLimitLayer;
 use cache_control::cache_control_layer;
+use impersonation::ImpersonateLayer;
 use max_in_flight::MaxInFlightLayer;
 use panic_recovery::panic_recovery_layer;
 use request_info::ResolveRequestInfoLayer;
@@ -75,6 +77,8 @@ where
         .layer(RequestTimeoutLayer::new(limits.request_timeout))
         // Establishes the user that in-flight exemptions and authorization look at.
         .layer(AuthenticateLayer::new(config.authenticator()))
+        // Acting as another user (`kubectl --as`): what follows sees the impersonated user.
+        .layer(ImpersonateLayer::new(config.authorizer()))
         // After authentication (system:masters is exempt), before the costly authorizer.
         .layer(MaxInFlightLayer::new(
             limits.max_requests_inflight,

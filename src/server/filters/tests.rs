@@ -44,6 +44,7 @@ fn filters_are_in_kube_order_outermost_first() {
         "WatchTermination",
         "RequestTimeout",
         "Authenticate",
+        "Impersonate",
         "MaxInFlight",
         "Authorize",
         "BodyLimit",
