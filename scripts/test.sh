@@ -28,5 +28,12 @@ CAPSTAN_PYTHON_CLIENT=$(scripts/tools.sh python-client)
 export CAPSTAN_ETCD CAPSTAN_INFORMER CAPSTAN_CLIENTGO CAPSTAN_PYTHON_CLIENT
 
 cargo fmt --all -- --check
+# Lints as errors where clippy is installed (rustup's default profile has it; a minimal toolchain
+# may not, and then this step is skipped with a note rather than failing the run).
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --features etcd --all-targets -- -D warnings
+else
+  echo "cargo clippy is not installed: lint step skipped" >&2
+fi
 cargo build --features etcd --all-targets
 cargo test --features etcd --no-fail-fast "$@"

@@ -163,11 +163,9 @@ impl FieldError {
                 | FieldErrorType::Duplicate
                 | FieldErrorType::NotFound
         );
-        if shows_value {
-            if let Some(v) = &self.value {
-                s.push_str(": ");
-                s.push_str(&render_value(v));
-            }
+        if shows_value && let Some(v) = &self.value {
+            s.push_str(": ");
+            s.push_str(&render_value(v));
         }
         if !self.detail.is_empty() {
             s.push_str(": ");

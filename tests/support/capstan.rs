@@ -91,10 +91,10 @@ impl Capstan {
     fn wait_ready(&mut self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return false;
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(_)) = child.try_wait()
+            {
+                return false;
             }
             if self.kubeconfig.exists() {
                 let out = self.kubectl(&["get", "--raw", "/readyz"]);

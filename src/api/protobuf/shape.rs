@@ -27,9 +27,12 @@ use super::json::{
 };
 use super::schema::{FieldMode, Schema, schema};
 
+/// An `(apiVersion, kind)` pair.
+type TypeMeta = (&'static str, &'static str);
+
 /// Capstan's own kinds that have exactly a core type's shape (`api::types::CapstanPod` is a
 /// core/v1 Pod in the capstan.dev group), by `(apiVersion, kind)`.
-const SAME_SHAPE: [((&str, &str), (&str, &str)); 1] = [(("capstan.dev/v1", "Pod"), ("v1", "Pod"))];
+const SAME_SHAPE: [(TypeMeta, TypeMeta); 1] = [(("capstan.dev/v1", "Pod"), ("v1", "Pod"))];
 
 /// Brings `object`, of `api_version`/`kind`, to the JSON kube-apiserver would hold for it.
 /// Returns false (leaving `object` as it is) for kinds without a Go type here.

@@ -143,6 +143,16 @@ impl<S: Strategy> Store<S> {
     }
 }
 
+/// Whether a create names a resourceVersion kube's storage refuses: one that parses as a
+/// revision other than 0 (`"0"`, and text that is no revision at all, are let through and
+/// dropped, as kube's versioner does).
+fn sets_resource_version(meta: &ObjectMeta) -> bool {
+    meta.resource_version
+        .as_deref()
+        .and_then(|rv| rv.parse::<u64>().ok())
+        .is_some_and(|rv| rv != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,14 +167,4 @@ mod tests {
         assert_eq!(long.len(), 63);
         assert_ne!(generate_name("x-"), generate_name("x-"));
     }
-}
-
-/// Whether a create names a resourceVersion kube's storage refuses: one that parses as a
-/// revision other than 0 (`"0"`, and text that is no revision at all, are let through and
-/// dropped, as kube's versioner does).
-fn sets_resource_version(meta: &ObjectMeta) -> bool {
-    meta.resource_version
-        .as_deref()
-        .and_then(|rv| rv.parse::<u64>().ok())
-        .is_some_and(|rv| rv != 0)
 }
