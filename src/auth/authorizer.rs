@@ -4,8 +4,18 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use k8s_openapi::api::authorization::v1::{
+    NonResourceRule, ResourceRule, SubjectRulesReviewStatus,
+};
 
-use super::{Attributes, Authorizer, Decision, SYSTEM_MASTERS};
+use super::{Attributes, Authorizer, Decision, SYSTEM_MASTERS, UserInfo};
+
+/// A rule list that is complete and empty: what an authorizer that kube does not consult for
+/// rules (its privileged-group and always-allow-paths authorizers are no rule resolvers)
+/// contributes to a rules review.
+fn no_rules() -> SubjectRulesReviewStatus {
+    SubjectRulesReviewStatus::default()
+}
 
 /// Allows everything; the standalone server's last word (kube's `AlwaysAllow` mode).
 #[derive(Clone, Copy, Debug, Default)]
@@ -15,6 +25,26 @@ pub struct AlwaysAllowAuthorizer;
 impl Authorizer for AlwaysAllowAuthorizer {
     async fn authorize(&self, _attrs: &Attributes) -> Decision {
         Decision::Allow
+    }
+
+    /// Everything: `*` verbs on `*` resources of `*` groups and on every non-resource URL, as
+    /// kube's AlwaysAllow rule resolver answers.
+    async fn rules_for(&self, _user: &UserInfo, _namespace: &str) -> SubjectRulesReviewStatus {
+        let all = || vec!["*".to_string()];
+        SubjectRulesReviewStatus {
+            resource_rules: vec![ResourceRule {
+                verbs: all(),
+                api_groups: Some(all()),
+                resources: Some(all()),
+                resource_names: None,
+            }],
+            non_resource_rules: vec![NonResourceRule {
+                verbs: all(),
+                non_resource_urls: Some(all()),
+            }],
+            incomplete: false,
+            evaluation_error: None,
+        }
     }
 }
 
@@ -31,6 +61,10 @@ impl Authorizer for PrivilegedGroupAuthorizer {
         } else {
             Decision::NoOpinion
         }
+    }
+
+    async fn rules_for(&self, _user: &UserInfo, _namespace: &str) -> SubjectRulesReviewStatus {
+        no_rules()
     }
 }
 
@@ -69,6 +103,10 @@ impl Authorizer for AlwaysAllowPathsAuthorizer {
             Decision::NoOpinion
         }
     }
+
+    async fn rules_for(&self, _user: &UserInfo, _namespace: &str) -> SubjectRulesReviewStatus {
+        no_rules()
+    }
 }
 
 /// Asks each authorizer in turn; the first `Allow` or `Deny` wins, all `NoOpinion` is
@@ -85,6 +123,26 @@ impl Authorizer for UnionAuthorizer {
             }
         }
         Decision::NoOpinion
+    }
+
+    /// Every member's rules in order; incomplete if any member's are; the members' evaluation
+    /// errors joined as kube's error aggregate prints them (one alone, several as `[a, b]`).
+    async fn rules_for(&self, user: &UserInfo, namespace: &str) -> SubjectRulesReviewStatus {
+        let mut all = SubjectRulesReviewStatus::default();
+        let mut errors = Vec::new();
+        for authorizer in &self.0 {
+            let rules = authorizer.rules_for(user, namespace).await;
+            all.resource_rules.extend(rules.resource_rules);
+            all.non_resource_rules.extend(rules.non_resource_rules);
+            all.incomplete |= rules.incomplete;
+            errors.extend(rules.evaluation_error.filter(|e| !e.is_empty()));
+        }
+        all.evaluation_error = match errors.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            many => Some(format!("[{}]", many.join(", "))),
+        };
+        all
     }
 }
 

@@ -12,6 +12,7 @@ pub mod authorizer;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use k8s_openapi::api::authorization::v1::SubjectRulesReviewStatus;
 
 use crate::api::ApiError;
 
@@ -100,6 +101,17 @@ pub enum Decision {
 #[async_trait]
 pub trait Authorizer: Send + Sync {
     async fn authorize(&self, attrs: &Attributes) -> Decision;
+
+    /// What `user` may do in `namespace`, as far as this authorizer can list it (kube's
+    /// `RuleResolver.RulesFor`), for `selfsubjectrulesreviews` and `kubectl auth can-i --list`.
+    /// The default lists nothing and says the list is incomplete: an authorizer that cannot
+    /// enumerate its rules must not let the review look complete.
+    async fn rules_for(&self, _user: &UserInfo, _namespace: &str) -> SubjectRulesReviewStatus {
+        SubjectRulesReviewStatus {
+            incomplete: true,
+            ..Default::default()
+        }
+    }
 }
 
 /// The operation an admission plugin sees.

@@ -1,6 +1,7 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
 //! backend (behind the watch cache), the core/v1 (namespaces, pods, configmaps, secrets, events
-//! with `--event-ttl`) and capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks
+//! with `--event-ttl`), authentication.k8s.io and authorization.k8s.io (the self reviews) and
+//! capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks
 //! that bootstrap namespaces, compact history and start the built-in controllers (the namespace
 //! finalizer and the pod finisher).
 //!
@@ -12,6 +13,8 @@ use std::sync::Arc;
 pub(crate) mod controllers;
 
 use anyhow::Context;
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SelfSubjectRulesReview};
 use k8s_openapi::api::core::v1::Binding;
 use serde_json::json;
 
@@ -23,7 +26,7 @@ use crate::api::types::CapstanPod;
 use crate::auth::admission::{AdmissionChain, NamespaceLifecycle};
 use crate::auth::{Admit, UserInfo};
 use crate::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
-use crate::registry::{RequestContext, Rest, capstan, core};
+use crate::registry::{RequestContext, Rest, authentication, authorization, capstan, core};
 use crate::server::config::CompletedConfig;
 use crate::server::openapi::openapi_router;
 use crate::server::options::Options;
@@ -79,14 +82,25 @@ pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStor
         .with_context(|| format!("opening storage ({backend:?})"))
 }
 
-/// The schemas of every kind the standalone server serves: the core kinds, and capstan.dev's Pod
-/// and the Binding its `pods/binding` takes. Handlers (strategic merge patch, apply,
+/// The schemas of every kind the standalone server serves: the core kinds, capstan.dev's Pod
+/// and the Binding its `pods/binding` takes, and the self reviews. Handlers (strategic merge patch, apply,
 /// managedFields, field validation) and the OpenAPI documents read this one model.
 pub fn schema_model() -> SchemaModel {
     crate::api::scheme::capstan::schema::add_v1beta1_schemas(
         SchemaModelBuilder::with_core_kinds()
             .add_kind::<CapstanPod>(capstan::GROUP, "v1", "Pod")
-            .add_kind::<Binding>(capstan::GROUP, "v1", "Binding"),
+            .add_kind::<Binding>(capstan::GROUP, "v1", "Binding")
+            .add_kind::<SelfSubjectReview>(authentication::GROUP, "v1", "SelfSubjectReview")
+            .add_kind::<SelfSubjectAccessReview>(
+                authorization::GROUP,
+                "v1",
+                "SelfSubjectAccessReview",
+            )
+            .add_kind::<SelfSubjectRulesReview>(
+                authorization::GROUP,
+                "v1",
+                "SelfSubjectRulesReview",
+            ),
     )
     .build()
 }
@@ -159,6 +173,24 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     let mut index_paths: Vec<String> = ["/api", "/api/v1", "/apis", "/apis/capstan.dev"]
         .map(String::from)
         .into();
+    // The self reviews ask the same authorizer the filter chain does; kube lists these built-in
+    // groups before any other.
+    for (group, resources) in [
+        (authentication::GROUP, authentication::storage()),
+        (
+            authorization::GROUP,
+            authorization::storage(config.authorizer()),
+        ),
+    ] {
+        index_paths.extend([format!("/apis/{group}"), format!("/apis/{group}/v1")]);
+        installer.install_group(ApiGroupInfo {
+            group: group.into(),
+            versions: vec![ApiVersionInfo {
+                version: "v1".into(),
+                resources,
+            }],
+        });
+    }
     index_paths.extend(
         capstan_versions
             .iter()

@@ -158,6 +158,22 @@ async fn dispatch(
         info.verb.clone()
     };
     let namespace = resolve_namespace(rest.as_ref(), &info, &verb, name.is_some())?;
+    // kube installs no item path for a resource without item verbs (the create-only reviews),
+    // so a request for one is 404 whatever its method, not 405.
+    // Likewise the `watch/` paths exist only for resources that watch.
+    let item_verbs = [
+        Verb::Get,
+        Verb::Update,
+        Verb::Patch,
+        Verb::Delete,
+        Verb::Watch,
+    ];
+    let no_item_path = name.is_some()
+        && info.subresource.is_empty()
+        && !item_verbs.iter().any(|v| rest.verbs().contains(v));
+    if no_item_path || (is_watch_path(&info) && !rest.verbs().contains(&Verb::Watch)) {
+        return Err(ApiError::NotFoundPath);
+    }
     let required = required_verb(&verb, name.is_some(), !info.subresource.is_empty())?;
     if !rest.verbs().contains(&required) {
         // kube routes `?watch` through the list route, whose handler refuses a resource that
@@ -190,6 +206,21 @@ async fn dispatch(
         warnings: warnings.clone(),
     };
     run(&scope, required, body).await
+}
+
+/// Whether the path is one of the deprecated `.../<version>/watch/...` forms.
+fn is_watch_path(info: &RequestInfo) -> bool {
+    let base = if info.api_group.is_empty() {
+        format!("/{}/{}/", info.api_prefix, info.api_version)
+    } else {
+        format!(
+            "/{}/{}/{}/",
+            info.api_prefix, info.api_group, info.api_version
+        )
+    };
+    info.path
+        .strip_prefix(&base)
+        .is_some_and(|rest| rest.starts_with("watch/"))
 }
 
 /// The namespace of the request, per the resource's scope. A namespaced object needs one in the

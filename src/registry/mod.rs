@@ -9,10 +9,13 @@
 //! The registry never sees HTTP types: handlers in `endpoints` parse options, call a `Rest`, and
 //! encode what it returns.
 
+pub mod authentication;
+pub mod authorization;
 pub mod capstan;
 pub mod codec;
 pub mod converting;
 pub mod core;
+pub mod review;
 pub mod store;
 pub mod strategy;
 
@@ -147,6 +150,14 @@ pub trait Rest: Send + Sync {
     /// conversion answers with the storage version's descriptor.
     fn storage_descriptor(&self) -> &ResourceDescriptor {
         self.descriptor()
+    }
+
+    /// Whether objects of this resource are kept in storage. Discovery publishes a
+    /// `storageVersionHash` only for those, as kube does for storage that provides a storage
+    /// version; resources that answer a create without storing anything (the self reviews of
+    /// `authentication.k8s.io` and `authorization.k8s.io`) say no.
+    fn is_stored(&self) -> bool {
+        true
     }
 
     /// The columns of this resource's Table, with [`Rest::table_row`] giving the cells.

@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +59,14 @@ func newScheme() (*runtime.Scheme, error) {
 			return nil, err
 		}
 	}
+	// Of authentication.k8s.io and authorization.k8s.io only the self reviews are served; the
+	// groups' other kinds (TokenRequest's BoundObjectReference names a field unlike its proto
+	// name, which the decoder refuses) stay out.
+	scheme.AddKnownTypes(authenticationv1.SchemeGroupVersion, &authenticationv1.SelfSubjectReview{})
+	scheme.AddKnownTypes(authorizationv1.SchemeGroupVersion,
+		&authorizationv1.SelfSubjectAccessReview{}, &authorizationv1.SelfSubjectRulesReview{})
+	metav1.AddToGroupVersion(scheme, authenticationv1.SchemeGroupVersion)
+	metav1.AddToGroupVersion(scheme, authorizationv1.SchemeGroupVersion)
 	metav1.AddToGroupVersion(scheme, metav1.SchemeGroupVersion)
 	return scheme, nil
 }

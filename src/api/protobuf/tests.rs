@@ -218,6 +218,17 @@ fn kinds_with_messages() {
     assert!(has_kind("v1", "Namespace"));
     assert!(has_kind("policy/v1", "Eviction"));
     assert!(has_kind("v1", "DeleteOptions"));
+    assert!(has_kind("authentication.k8s.io/v1", "SelfSubjectReview"));
+    assert!(has_kind(
+        "authorization.k8s.io/v1",
+        "SelfSubjectAccessReview"
+    ));
+    assert!(has_kind(
+        "authorization.k8s.io/v1",
+        "SelfSubjectRulesReview"
+    ));
+    // only the self reviews of those groups are served
+    assert!(!has_kind("authentication.k8s.io/v1", "TokenRequest"));
     assert!(!has_kind("capstan.dev/v1", "Pod"));
     assert!(!has_kind("v1", "ObjectMeta"));
 }

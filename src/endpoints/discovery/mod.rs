@@ -178,7 +178,7 @@ pub fn resource_list(group: &str, version: &ApiVersionInfo) -> APIResourceList {
                 verbs,
                 short_names: non_empty(&descriptor.short_names),
                 categories: non_empty(&descriptor.categories),
-                storage_version_hash: (!is_subresource).then(|| {
+                storage_version_hash: (!is_subresource && rest.is_stored()).then(|| {
                     let stored = rest.storage_descriptor();
                     storage_version_hash(&stored.group, &stored.version, &stored.kind)
                 }),

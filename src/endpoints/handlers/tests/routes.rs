@@ -286,3 +286,59 @@ async fn the_verb_from_request_info_decides_list_versus_get() {
 }
 
 use crate::endpoints::request_info::RequestInfo;
+
+/// A create-only resource (kube's reviews) has a collection path that only takes POST (405
+/// otherwise, a watch included) and no item path at all (404 whatever the method), as kube's
+/// installer routes it.
+#[tokio::test]
+async fn create_only_resources_route_as_kubes_reviews() {
+    let mut installer = Installer::new(Arc::new(CountingAdmission::default()));
+    installer.install_group(ApiGroupInfo {
+        group: "authorization.k8s.io".into(),
+        versions: vec![ApiVersionInfo {
+            version: "v1".into(),
+            resources: crate::registry::authorization::storage(
+                crate::auth::authorizer::default_authorizer(),
+            ),
+        }],
+    });
+    let router = installer.into_router();
+    let base = "/apis/authorization.k8s.io/v1";
+    let review = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": {"verb": "get", "resource": "pods"}}});
+    let collection = format!("{base}/selfsubjectaccessreviews");
+    let (code, body) = call(&router, request("POST", &collection, Some(review.clone()))).await;
+    assert_eq!(code, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"]["allowed"], true);
+    let (code, body) = call(
+        &router,
+        request("POST", &format!("{collection}?dryRun=All"), Some(review)),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED, "{body}");
+
+    for (method, path) in [
+        ("GET", collection.clone()),
+        ("GET", format!("{collection}?watch=1")),
+        ("DELETE", collection.clone()),
+    ] {
+        let (code, body) = call(&router, request(method, &path, None)).await;
+        assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_status(&body, 405, "MethodNotAllowed");
+    }
+    for (method, path) in [
+        ("GET", format!("{collection}/x")),
+        ("DELETE", format!("{collection}/x")),
+        ("PUT", format!("{collection}/x")),
+        ("POST", format!("{collection}/x")),
+        ("GET", format!("{base}/watch/selfsubjectaccessreviews")),
+        (
+            "GET",
+            format!("{base}/namespaces/default/selfsubjectaccessreviews"),
+        ),
+    ] {
+        let (code, body) = call(&router, request(method, &path, None)).await;
+        assert_eq!(code, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_status(&body, 404, "NotFound");
+    }
+}
