@@ -1,6 +1,7 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
 //! backend (behind the watch cache), the core/v1 (namespaces, pods, configmaps, secrets, events
-//! with `--event-ttl`) and capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks
+//! with `--event-ttl`), coordination.k8s.io (v1 leases) and capstan.dev (v1, v1beta1) groups,
+//! admission, and the post-start hooks
 //! that bootstrap namespaces, compact history and start the built-in controllers (the namespace
 //! finalizer and the pod finisher).
 //!
@@ -12,6 +13,7 @@ use std::sync::Arc;
 pub(crate) mod controllers;
 
 use anyhow::Context;
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Binding;
 use serde_json::json;
 
@@ -23,7 +25,8 @@ use crate::api::types::CapstanPod;
 use crate::auth::admission::{AdmissionChain, NamespaceLifecycle};
 use crate::auth::{Admit, UserInfo};
 use crate::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
-use crate::registry::{RequestContext, Rest, capstan, core};
+use crate::registry::converting::StorageMap;
+use crate::registry::{RequestContext, Rest, capstan, coordination, core};
 use crate::server::config::CompletedConfig;
 use crate::server::openapi::openapi_router;
 use crate::server::options::Options;
@@ -42,11 +45,12 @@ pub const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public
 /// The resources (storage group, resource) whose watches and lists the watch cache serves:
 /// every listed and watched resource but events, which kube-apiserver does not cache either
 /// (many, written often, rarely watched).
-pub const WATCH_CACHED: [(&str, &str); 5] = [
+pub const WATCH_CACHED: [(&str, &str); 6] = [
     ("core", "namespaces"),
     ("core", "pods"),
     ("core", "configmaps"),
     ("core", "secrets"),
+    (coordination::GROUP, "leases"),
     (capstan::GROUP, "pods"),
 ];
 
@@ -79,19 +83,20 @@ pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStor
         .with_context(|| format!("opening storage ({backend:?})"))
 }
 
-/// The schemas of every kind the standalone server serves: the core kinds, and capstan.dev's Pod
-/// and the Binding its `pods/binding` takes. Handlers (strategic merge patch, apply,
+/// The schemas of every kind the standalone server serves: the core kinds, coordination.k8s.io's
+/// Lease, and capstan.dev's Pod and the Binding its `pods/binding` takes. Handlers (strategic merge patch, apply,
 /// managedFields, field validation) and the OpenAPI documents read this one model.
 pub fn schema_model() -> SchemaModel {
     crate::api::scheme::capstan::schema::add_v1beta1_schemas(
         SchemaModelBuilder::with_core_kinds()
+            .add_kind::<Lease>(coordination::GROUP, coordination::VERSION, "Lease")
             .add_kind::<CapstanPod>(capstan::GROUP, "v1", "Pod")
             .add_kind::<Binding>(capstan::GROUP, "v1", "Binding"),
     )
     .build()
 }
 
-/// The standalone server over `storage`: both API groups, NamespaceLifecycle admission, the
+/// The standalone server over `storage`: every API group, NamespaceLifecycle admission, the
 /// OpenAPI documents, the `etcd` health check, the bootstrap and compaction hooks, and the
 /// built-in controllers.
 ///
@@ -130,19 +135,26 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     );
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
 
-    let capstan_versions: Vec<ApiVersionInfo> = capstan::versions(storage.clone(), &prefix)
-        .into_iter()
-        .map(|(version, resources)| ApiVersionInfo { version, resources })
-        .collect();
-    // The controllers act on the storage version only: every served version shares its keys.
-    let capstan_storage_version = capstan_versions
-        .iter()
-        .find(|v| v.version == crate::api::scheme::capstan::STORAGE_VERSION)
-        .map(|v| v.resources.clone())
-        .unwrap_or_default();
+    // The named groups, in the order /apis lists them, each with its storage version (the one
+    // the controllers act on: every served version of a group shares its keys).
+    let (groups, stored): (Vec<ApiGroupInfo>, Vec<StorageMap>) = [
+        (
+            coordination::GROUP,
+            coordination::VERSION,
+            coordination::versions(storage.clone(), &prefix),
+        ),
+        (
+            capstan::GROUP,
+            crate::api::scheme::capstan::STORAGE_VERSION,
+            capstan::versions(storage.clone(), &prefix),
+        ),
+    ]
+    .into_iter()
+    .map(|(group, storage_version, versions)| named_group(group, storage_version, versions))
+    .unzip();
     let controllers = BuiltinControllers::new(
         &core_resources,
-        &capstan_storage_version,
+        &stored,
         admission.clone(),
         config.controllers(),
     );
@@ -156,18 +168,17 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
             resources: core_resources,
         }],
     });
-    let mut index_paths: Vec<String> = ["/api", "/api/v1", "/apis", "/apis/capstan.dev"]
-        .map(String::from)
-        .into();
-    index_paths.extend(
-        capstan_versions
-            .iter()
-            .map(|v| format!("/apis/{}/{}", capstan::GROUP, v.version)),
-    );
-    installer.install_group(ApiGroupInfo {
-        group: capstan::GROUP.into(),
-        versions: capstan_versions,
-    });
+    let mut index_paths: Vec<String> = ["/api", "/api/v1", "/apis"].map(String::from).into();
+    for group in groups {
+        index_paths.push(format!("/apis/{}", group.group));
+        index_paths.extend(
+            group
+                .versions
+                .iter()
+                .map(|v| format!("/apis/{}/{}", group.group, v.version)),
+        );
+        installer.install_group(group);
+    }
 
     let docs = match OpenApiDocs::build(&schema, &installer.served_resources()) {
         Ok(docs) => docs,
@@ -205,6 +216,29 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         Ok(())
     });
     server
+}
+
+/// A named group's [`ApiGroupInfo`] from its versions' storage maps, with the map of
+/// `storage_version` (the one the controllers act on).
+fn named_group(
+    group: &str,
+    storage_version: &str,
+    versions: Vec<(String, StorageMap)>,
+) -> (ApiGroupInfo, StorageMap) {
+    let versions: Vec<ApiVersionInfo> = versions
+        .into_iter()
+        .map(|(version, resources)| ApiVersionInfo { version, resources })
+        .collect();
+    let stored = versions
+        .iter()
+        .find(|v| v.version == storage_version)
+        .map(|v| v.resources.clone())
+        .unwrap_or_default();
+    let info = ApiGroupInfo {
+        group: group.into(),
+        versions,
+    };
+    (info, stored)
 }
 
 /// Creates the system namespaces that do not exist yet.

@@ -12,6 +12,7 @@
 pub mod capstan;
 pub mod codec;
 pub mod converting;
+pub mod coordination;
 pub mod core;
 pub mod store;
 pub mod strategy;
