@@ -129,8 +129,25 @@ fn run_leader_election(c: &Capstan, namespace: &str) -> Vec<Value> {
 
 #[test]
 fn client_go_leader_election_hands_over_and_kubectl_shows_the_holder() {
-    let c = Capstan::start();
-    let lines = run_leader_election(&c, "election");
+    leader_election_then_kubectl(&Capstan::start());
+}
+
+/// The same on etcd, through the watch cache (which serves leases' watches and lists).
+#[cfg(feature = "etcd")]
+#[test]
+fn client_go_leader_election_on_etcd() {
+    let etcd = support::etcd::Etcd::start();
+    let c = Capstan::start_with(support::capstan::Start {
+        etcd: Some(etcd.endpoint.clone()),
+        ..Default::default()
+    });
+    leader_election_then_kubectl(&c);
+}
+
+/// Leader election in namespace `election`, the lease it leaves as kubectl reads and prints it,
+/// and the namespace's deletion taking the lease along.
+fn leader_election_then_kubectl(c: &Capstan) {
+    let lines = run_leader_election(c, "election");
     for check in [
         "leader/a-acquires",
         "lease/held-by-a",
