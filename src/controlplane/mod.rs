@@ -1,9 +1,8 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
 //! backend (behind the watch cache), the core/v1 (namespaces, pods, configmaps, secrets, events
 //! with `--event-ttl`), coordination.k8s.io (v1 leases) and capstan.dev (v1, v1beta1) groups,
-//! admission, and the post-start hooks
-//! that bootstrap namespaces, compact history and start the built-in controllers (the namespace
-//! finalizer and the pod finisher).
+//! admission, and the post-start hooks that bootstrap namespaces, compact history and start the
+//! built-in controllers (the namespace finalizer and the pod finisher).
 //!
 //! This is the one place that names concrete kinds; the server, endpoints, store and storage
 //! below it are generic.
@@ -84,8 +83,9 @@ pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStor
 }
 
 /// The schemas of every kind the standalone server serves: the core kinds, coordination.k8s.io's
-/// Lease, and capstan.dev's Pod and the Binding its `pods/binding` takes. Handlers (strategic merge patch, apply,
-/// managedFields, field validation) and the OpenAPI documents read this one model.
+/// Lease, and capstan.dev's Pod and the Binding its `pods/binding` takes. Handlers (strategic
+/// merge patch, apply, managedFields, field validation) and the OpenAPI documents read this one
+/// model.
 pub fn schema_model() -> SchemaModel {
     crate::api::scheme::capstan::schema::add_v1beta1_schemas(
         SchemaModelBuilder::with_core_kinds()
