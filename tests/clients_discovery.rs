@@ -41,6 +41,11 @@ fn kubectl_reads_aggregated_discovery_in_two_requests() {
         rows.contains(&vec!["pods", "po", "capstan.dev/v1", "true", "Pod"]),
         "{table}"
     );
+    // No short names: the row has four cells.
+    assert!(
+        rows.contains(&vec!["leases", "coordination.k8s.io/v1", "true", "Lease"]),
+        "{table}"
+    );
 }
 
 #[tokio::test]

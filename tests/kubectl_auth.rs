@@ -142,6 +142,7 @@ async fn reviews_over_http() {
         [
             "authentication.k8s.io",
             "authorization.k8s.io",
+            "coordination.k8s.io",
             "capstan.dev"
         ]
     );

@@ -1,4 +1,4 @@
-//! Controller tests run against the real storage maps of both groups over a fresh embedded
+//! Controller tests run against the real storage maps of every group over a fresh embedded
 //! store, with NamespaceLifecycle admission, as standalone Capstan assembles them.
 
 use std::collections::BTreeMap;
@@ -13,16 +13,17 @@ use crate::api::ApiError;
 use crate::api::options::{DeleteOpts, GetOptions, WriteOptions};
 use crate::auth::admission::{AdmissionChain, NamespaceLifecycle};
 use crate::auth::{Admit, UserInfo};
-use crate::registry::{DeleteResult, RequestContext, Rest, capstan, core};
+use crate::registry::{DeleteResult, RequestContext, Rest, capstan, coordination, core};
 use crate::storage::SharedStorage;
 use crate::storage::embedded::EmbeddedStorage;
 
 const PREFIX: &str = "/capstan";
 
-/// Both groups' storage maps over one embedded store.
+/// Every group's storage maps over one embedded store.
 pub struct Cluster {
     _dir: tempfile::TempDir,
     pub core: BTreeMap<String, Arc<dyn Rest>>,
+    pub coordination: BTreeMap<String, Arc<dyn Rest>>,
     pub capstan: BTreeMap<String, Arc<dyn Rest>>,
     pub admission: Arc<dyn Admit>,
 }
@@ -42,12 +43,17 @@ impl Cluster {
         );
         core.extend(core::pod_storage(storage.clone(), PREFIX));
         let capstan = capstan::pod_storage(storage.clone(), PREFIX);
+        let coordination = BTreeMap::from([(
+            "leases".to_string(),
+            coordination::lease_storage(storage.clone(), PREFIX),
+        )]);
         let admission: Arc<dyn Admit> = Arc::new(AdmissionChain::new(vec![Arc::new(
             NamespaceLifecycle::new(storage.clone(), PREFIX),
         )]));
         Self {
             _dir: dir,
             core,
+            coordination,
             capstan,
             admission,
         }
@@ -65,11 +71,15 @@ impl Cluster {
         }
     }
 
-    /// `path` of the core group, or `capstan.dev/<path>` of Capstan's own.
+    /// `path` of the core group, `coordination.k8s.io/<path>`, or `capstan.dev/<path>` of
+    /// Capstan's own.
     pub fn rest(&self, path: &str) -> &Arc<dyn Rest> {
-        match path.strip_prefix("capstan.dev/") {
-            Some(p) => &self.capstan[p],
-            None => &self.core[path],
+        if let Some(p) = path.strip_prefix("capstan.dev/") {
+            &self.capstan[p]
+        } else if let Some(p) = path.strip_prefix("coordination.k8s.io/") {
+            &self.coordination[p]
+        } else {
+            &self.core[path]
         }
     }
 
@@ -149,7 +159,10 @@ impl Cluster {
                 status: self.core["namespaces/status"].clone(),
                 finalize: self.core["namespaces/finalize"].clone(),
             },
-            crate::controlplane::controllers::namespace_content(&self.core, &self.capstan),
+            crate::controlplane::controllers::namespace_content(
+                &self.core,
+                &[self.coordination.clone(), self.capstan.clone()],
+            ),
             self.admission.clone(),
         )
     }

@@ -1,7 +1,6 @@
 //! The built-in controllers of standalone Capstan: which resources they act on (the one place
 //! that says "pods"), and the post-start hooks that start them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::auth::Admit;
@@ -9,6 +8,7 @@ use crate::controllers::deletable_namespaced;
 use crate::controllers::namespace::{NamespaceEndpoints, NamespaceFinalizer};
 use crate::controllers::pod_finisher::PodFinisher;
 use crate::registry::Rest;
+use crate::registry::converting::StorageMap;
 use crate::server::GenericApiServer;
 use crate::server::config::ControllersConfig;
 
@@ -19,11 +19,11 @@ pub(super) struct BuiltinControllers {
 }
 
 impl BuiltinControllers {
-    /// Controllers over the storage maps of the core and capstan.dev groups, acting through
-    /// `admission`.
+    /// Controllers over the storage maps of the core group and of the named groups' storage
+    /// versions, acting through `admission`.
     pub(super) fn new(
-        core: &BTreeMap<String, Arc<dyn Rest>>,
-        capstan: &BTreeMap<String, Arc<dyn Rest>>,
+        core: &StorageMap,
+        named: &[StorageMap],
         admission: Arc<dyn Admit>,
         config: &ControllersConfig,
     ) -> Self {
@@ -33,12 +33,16 @@ impl BuiltinControllers {
                 status: core["namespaces/status"].clone(),
                 finalize: core["namespaces/finalize"].clone(),
             },
-            namespace_content(core, capstan),
+            namespace_content(core, named),
             admission.clone(),
         );
         let pod_finisher = config.pod_finisher.then(|| {
-            let pods = [core, capstan].map(|group| group["pods"].clone());
-            PodFinisher::new(pods.to_vec(), admission)
+            // every group's pods (core/v1 and capstan.dev)
+            let pods = std::iter::once(core)
+                .chain(named)
+                .filter_map(|group| group.get("pods").cloned())
+                .collect();
+            PodFinisher::new(pods, admission)
         });
         Self {
             namespace_finalizer,
@@ -63,12 +67,12 @@ impl BuiltinControllers {
 }
 
 /// What deleting a namespace empties, in order: pods first, then every other namespaced
-/// resource both groups serve (kube's OrderedNamespaceDeletion: pods go before what they use).
+/// resource the groups serve (kube's OrderedNamespaceDeletion: pods go before what they use).
 pub(crate) fn namespace_content(
-    core: &BTreeMap<String, Arc<dyn Rest>>,
-    capstan: &BTreeMap<String, Arc<dyn Rest>>,
+    core: &StorageMap,
+    named: &[StorageMap],
 ) -> Vec<Vec<Arc<dyn Rest>>> {
-    let (pods, rest) = deletable_namespaced(core.iter().chain(capstan))
+    let (pods, rest) = deletable_namespaced(core.iter().chain(named.iter().flatten()))
         .into_iter()
         .partition(|r| r.descriptor().plural == "pods");
     vec![pods, rest]

@@ -1,9 +1,9 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
 //! backend (behind the watch cache), the core/v1 (namespaces, pods, configmaps, secrets, events
-//! with `--event-ttl`), authentication.k8s.io and authorization.k8s.io (the self reviews) and
-//! capstan.dev (v1, v1beta1) groups, admission, and the post-start hooks
-//! that bootstrap namespaces, compact history and start the built-in controllers (the namespace
-//! finalizer and the pod finisher).
+//! with `--event-ttl`), authentication.k8s.io and authorization.k8s.io (the self reviews),
+//! coordination.k8s.io (v1 leases) and capstan.dev (v1, v1beta1) groups, admission, and the
+//! post-start hooks that bootstrap namespaces, compact history and start the built-in controllers
+//! (the namespace finalizer and the pod finisher).
 //!
 //! This is the one place that names concrete kinds; the server, endpoints, store and storage
 //! below it are generic.
@@ -15,6 +15,7 @@ pub(crate) mod controllers;
 use anyhow::Context;
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SelfSubjectRulesReview};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Binding;
 use serde_json::json;
 
@@ -26,7 +27,10 @@ use crate::api::types::CapstanPod;
 use crate::auth::admission::{AdmissionChain, NamespaceLifecycle};
 use crate::auth::{Admit, UserInfo};
 use crate::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
-use crate::registry::{RequestContext, Rest, authentication, authorization, capstan, core};
+use crate::registry::converting::StorageMap;
+use crate::registry::{
+    RequestContext, Rest, authentication, authorization, capstan, coordination, core,
+};
 use crate::server::config::CompletedConfig;
 use crate::server::openapi::openapi_router;
 use crate::server::options::Options;
@@ -45,11 +49,12 @@ pub const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public
 /// The resources (storage group, resource) whose watches and lists the watch cache serves:
 /// every listed and watched resource but events, which kube-apiserver does not cache either
 /// (many, written often, rarely watched).
-pub const WATCH_CACHED: [(&str, &str); 5] = [
+pub const WATCH_CACHED: [(&str, &str); 6] = [
     ("core", "namespaces"),
     ("core", "pods"),
     ("core", "configmaps"),
     ("core", "secrets"),
+    (coordination::GROUP, "leases"),
     (capstan::GROUP, "pods"),
 ];
 
@@ -82,12 +87,14 @@ pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStor
         .with_context(|| format!("opening storage ({backend:?})"))
 }
 
-/// The schemas of every kind the standalone server serves: the core kinds, capstan.dev's Pod
-/// and the Binding its `pods/binding` takes, and the self reviews. Handlers (strategic merge patch, apply,
-/// managedFields, field validation) and the OpenAPI documents read this one model.
+/// The schemas of every kind the standalone server serves: the core kinds, coordination.k8s.io's
+/// Lease, capstan.dev's Pod and the Binding its `pods/binding` takes, and the self reviews.
+/// Handlers (strategic merge patch, apply, managedFields, field validation) and the OpenAPI
+/// documents read this one model.
 pub fn schema_model() -> SchemaModel {
     crate::api::scheme::capstan::schema::add_v1beta1_schemas(
         SchemaModelBuilder::with_core_kinds()
+            .add_kind::<Lease>(coordination::GROUP, coordination::VERSION, "Lease")
             .add_kind::<CapstanPod>(capstan::GROUP, "v1", "Pod")
             .add_kind::<Binding>(capstan::GROUP, "v1", "Binding")
             .add_kind::<SelfSubjectReview>(authentication::GROUP, "v1", "SelfSubjectReview")
@@ -105,7 +112,7 @@ pub fn schema_model() -> SchemaModel {
     .build()
 }
 
-/// The standalone server over `storage`: both API groups, NamespaceLifecycle admission, the
+/// The standalone server over `storage`: every API group, NamespaceLifecycle admission, the
 /// OpenAPI documents, the `etcd` health check, the bootstrap and compaction hooks, and the
 /// built-in controllers.
 ///
@@ -144,19 +151,40 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     );
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
 
-    let capstan_versions: Vec<ApiVersionInfo> = capstan::versions(storage.clone(), &prefix)
-        .into_iter()
-        .map(|(version, resources)| ApiVersionInfo { version, resources })
-        .collect();
-    // The controllers act on the storage version only: every served version shares its keys.
-    let capstan_storage_version = capstan_versions
-        .iter()
-        .find(|v| v.version == crate::api::scheme::capstan::STORAGE_VERSION)
-        .map(|v| v.resources.clone())
-        .unwrap_or_default();
+    // The named groups, in the order /apis lists them, each with its storage version (the one
+    // the controllers act on: every served version of a group shares its keys). kube lists its
+    // built-in groups first; the self reviews ask the authorizer the filter chain asks.
+    let (groups, stored): (Vec<ApiGroupInfo>, Vec<StorageMap>) = [
+        (
+            authentication::GROUP,
+            "v1",
+            vec![("v1".to_string(), authentication::storage())],
+        ),
+        (
+            authorization::GROUP,
+            "v1",
+            vec![(
+                "v1".to_string(),
+                authorization::storage(config.authorizer()),
+            )],
+        ),
+        (
+            coordination::GROUP,
+            coordination::VERSION,
+            coordination::versions(storage.clone(), &prefix),
+        ),
+        (
+            capstan::GROUP,
+            crate::api::scheme::capstan::STORAGE_VERSION,
+            capstan::versions(storage.clone(), &prefix),
+        ),
+    ]
+    .into_iter()
+    .map(|(group, storage_version, versions)| named_group(group, storage_version, versions))
+    .unzip();
     let controllers = BuiltinControllers::new(
         &core_resources,
-        &capstan_storage_version,
+        &stored,
         admission.clone(),
         config.controllers(),
     );
@@ -170,36 +198,17 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
             resources: core_resources,
         }],
     });
-    let mut index_paths: Vec<String> = ["/api", "/api/v1", "/apis", "/apis/capstan.dev"]
-        .map(String::from)
-        .into();
-    // The self reviews ask the same authorizer the filter chain does; kube lists these built-in
-    // groups before any other.
-    for (group, resources) in [
-        (authentication::GROUP, authentication::storage()),
-        (
-            authorization::GROUP,
-            authorization::storage(config.authorizer()),
-        ),
-    ] {
-        index_paths.extend([format!("/apis/{group}"), format!("/apis/{group}/v1")]);
-        installer.install_group(ApiGroupInfo {
-            group: group.into(),
-            versions: vec![ApiVersionInfo {
-                version: "v1".into(),
-                resources,
-            }],
-        });
+    let mut index_paths: Vec<String> = ["/api", "/api/v1", "/apis"].map(String::from).into();
+    for group in groups {
+        index_paths.push(format!("/apis/{}", group.group));
+        index_paths.extend(
+            group
+                .versions
+                .iter()
+                .map(|v| format!("/apis/{}/{}", group.group, v.version)),
+        );
+        installer.install_group(group);
     }
-    index_paths.extend(
-        capstan_versions
-            .iter()
-            .map(|v| format!("/apis/{}/{}", capstan::GROUP, v.version)),
-    );
-    installer.install_group(ApiGroupInfo {
-        group: capstan::GROUP.into(),
-        versions: capstan_versions,
-    });
 
     let docs = match OpenApiDocs::build(&schema, &installer.served_resources()) {
         Ok(docs) => docs,
@@ -237,6 +246,29 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         Ok(())
     });
     server
+}
+
+/// A named group's [`ApiGroupInfo`] from its versions' storage maps, with the map of
+/// `storage_version` (the one the controllers act on).
+fn named_group(
+    group: &str,
+    storage_version: &str,
+    versions: Vec<(String, StorageMap)>,
+) -> (ApiGroupInfo, StorageMap) {
+    let versions: Vec<ApiVersionInfo> = versions
+        .into_iter()
+        .map(|(version, resources)| ApiVersionInfo { version, resources })
+        .collect();
+    let stored = versions
+        .iter()
+        .find(|v| v.version == storage_version)
+        .map(|v| v.resources.clone())
+        .unwrap_or_default();
+    let info = ApiGroupInfo {
+        group: group.into(),
+        versions,
+    };
+    (info, stored)
 }
 
 /// Creates the system namespaces that do not exist yet.

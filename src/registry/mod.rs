@@ -14,6 +14,7 @@ pub mod authorization;
 pub mod capstan;
 pub mod codec;
 pub mod converting;
+pub mod coordination;
 pub mod core;
 pub mod review;
 pub mod store;

@@ -56,6 +56,9 @@ func discoveryClients(p *probe) {
 		p.expect(check("pods-entry"), core["pods"] == "kind=Pod namespaced=true verbs=create,delete,deletecollection,get,list,patch,update,watch short=po group= version=", "pods: %s", core["pods"])
 		p.expect(check("eviction-entry"), strings.HasPrefix(core["pods/eviction"], "kind=Eviction namespaced=true verbs=create short= group=policy version=v1"), "pods/eviction: %s", core["pods/eviction"])
 		p.expect(check("binding-entry"), strings.HasPrefix(core["pods/binding"], "kind=Binding namespaced=true verbs=create"), "pods/binding: %s", core["pods/binding"])
+		leases := resources["coordination.k8s.io/v1"]["leases"]
+		p.expect(check("leases-entry"), leases == "kind=Lease namespaced=true verbs=create,delete,deletecollection,get,list,patch,update,watch short= group= version=", "leases: %s", leases)
+		p.expect(check("coordination-group"), strings.HasSuffix(versions["coordination.k8s.io"], "preferred v1"), "coordination.k8s.io: %q", versions["coordination.k8s.io"])
 		p.expect(check("namespace-status-entry"), strings.HasPrefix(core["namespaces/status"], "kind=Namespace namespaced=false verbs=get,patch,update"), "namespaces/status: %s", core["namespaces/status"])
 		if *withCapstan {
 			for _, v := range []string{"v1", "v1beta1"} {
@@ -75,7 +78,7 @@ func discoveryClients(p *probe) {
 				}
 			}
 			sort.Strings(names)
-			want := []string{"v1/configmaps", "v1/events", "v1/pods", "v1/secrets"}
+			want := []string{"coordination.k8s.io/v1/leases", "v1/configmaps", "v1/events", "v1/pods", "v1/secrets"}
 			if *withCapstan {
 				want = append([]string{"capstan.dev/v1/pods"}, want...)
 			}

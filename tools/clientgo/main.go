@@ -1,6 +1,7 @@
 // Command clientgo runs client-go scenarios against an API server and reports each check as a
 // JSON line, so that Capstan's Rust tests can hold Capstan to what client-go's typed, dynamic,
-// metadata and discovery clients, informers and retry helpers expect of kube-apiserver. Every
+// metadata and discovery clients, informers, retry helpers and leader election expect of
+// kube-apiserver. Every
 // scenario also passes against a real kube-apiserver (except where it names capstan.dev), which is
 // how the checks themselves were validated.
 //
@@ -37,16 +38,17 @@ type probe struct {
 
 // scenarios maps a name on the command line to what it runs.
 var scenarios = map[string]func(*probe){
-	"writes":      writes,
-	"conflicts":   conflicts,
-	"dynamic":     dynamicClients,
-	"discovery":   discoveryClients,
-	"selectors":   selectorInformers,
-	"relist":      relistAfterExpiry,
-	"namespace":   namespaceDeletion,
-	"bookmarks":   bookmarkProgression,
-	"generation":  generationContract,
-	"consistency": watchListConsistency,
+	"writes":         writes,
+	"conflicts":      conflicts,
+	"dynamic":        dynamicClients,
+	"discovery":      discoveryClients,
+	"selectors":      selectorInformers,
+	"relist":         relistAfterExpiry,
+	"namespace":      namespaceDeletion,
+	"bookmarks":      bookmarkProgression,
+	"generation":     generationContract,
+	"consistency":    watchListConsistency,
+	"leaderelection": leaderElection,
 }
 
 func (p *probe) emit(fields map[string]any) {

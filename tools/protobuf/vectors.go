@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -109,6 +110,21 @@ func vectors(dir string) error {
 		TypeMeta:      metav1.TypeMeta{APIVersion: "policy/v1", Kind: "Eviction"},
 		ObjectMeta:    metav1.ObjectMeta{Name: "web", Namespace: "default"},
 		DeleteOptions: &metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(30)), OrphanDependents: ptr(false)},
+	}, nil); err != nil {
+		return err
+	}
+
+	// What client-go's leader election writes (resourcelock.LeaseLock): MicroTimes and int32s.
+	if err := write("lease", &coordinationv1.Lease{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "coordination.k8s.io/v1", Kind: "Lease"},
+		ObjectMeta: metav1.ObjectMeta{Name: "controller", Namespace: "kube-system", ResourceVersion: "7"},
+		Spec: coordinationv1.LeaseSpec{
+			HolderIdentity:       ptr("candidate-a"),
+			LeaseDurationSeconds: ptr(int32(15)),
+			AcquireTime:          ptr(metav1.NewMicroTime(time.Date(2026, 11, 27, 10, 11, 12, 345678912, time.UTC))),
+			RenewTime:            ptr(metav1.NewMicroTime(time.Date(2026, 11, 27, 10, 11, 14, 5000, time.UTC))),
+			LeaseTransitions:     ptr(int32(0)),
+		},
 	}, nil); err != nil {
 		return err
 	}

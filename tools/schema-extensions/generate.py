@@ -40,8 +40,8 @@ EXTENSIONS = (
 )
 PREFIX = "x-kubernetes-"
 
-# The kinds Capstan serves (core/v1 and policy/v1 Eviction for pods/eviction). capstan.dev/v1 Pod
-# reuses PodSpec and PodStatus, so it adds nothing here.
+# The kinds Capstan serves (core/v1, coordination.k8s.io/v1 Lease, and policy/v1 Eviction for
+# pods/eviction). capstan.dev/v1 Pod reuses PodSpec and PodStatus, so it adds nothing here.
 ROOT_KINDS = (
     "io.k8s.api.core.v1.Pod",
     "io.k8s.api.core.v1.PodList",
@@ -55,11 +55,17 @@ ROOT_KINDS = (
     "io.k8s.api.core.v1.EventList",
     "io.k8s.api.core.v1.Binding",
     "io.k8s.api.policy.v1.Eviction",
+    "io.k8s.api.coordination.v1.Lease",
+    "io.k8s.api.coordination.v1.LeaseList",
 )
 # Every meta/v1 definition is a root too (Status, DeleteOptions, WatchEvent, ...).
 META_PREFIX = "io.k8s.apimachinery.pkg.apis.meta.v1."
 
-V3_DOCUMENTS = ("api__v1_openapi.json", "apis__policy__v1_openapi.json")
+V3_DOCUMENTS = (
+    "api__v1_openapi.json",
+    "apis__policy__v1_openapi.json",
+    "apis__coordination.k8s.io__v1_openapi.json",
+)
 
 
 def refs(node):

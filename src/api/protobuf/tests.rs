@@ -112,6 +112,22 @@ fn event_micro_times() {
 }
 
 #[test]
+fn lease_as_leader_election_writes_it() {
+    let lease = assert_vector("lease");
+    assert_eq!(
+        lease["spec"]["renewTime"],
+        json!("2026-11-27T10:11:14.000005Z")
+    );
+    // A zero int32 behind a pointer is present, as Go writes it.
+    assert_eq!(lease["spec"]["leaseTransitions"], json!(0));
+    let schema = schema::schema().unwrap();
+    assert_eq!(
+        schema.message_for("coordination.k8s.io/v1", "Lease"),
+        Some("k8s.io.api.coordination.v1.Lease")
+    );
+}
+
+#[test]
 fn raw_extensions_hold_json_or_protobuf() {
     assert_vector("watchevent-json");
     assert_vector("watchevent-protobuf");

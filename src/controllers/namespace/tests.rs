@@ -54,6 +54,12 @@ async fn pods_go_first_then_the_rest_then_the_namespace() {
     c.namespace("team").await;
     c.create("configmaps", Some("team"), configmap("settings"))
         .await;
+    let lease = json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "leader"}, "spec": {"holderIdentity": "a"}
+    });
+    c.create("coordination.k8s.io/leases", Some("team"), lease)
+        .await;
     c.pod("", "team", "waiting", None).await;
     c.pod("", "team", "running", Some("node-1")).await;
     c.pod("capstan.dev", "team", "own", Some("node-1")).await;
@@ -66,6 +72,9 @@ async fn pods_go_first_then_the_rest_then_the_namespace() {
     let running = c.get("pods", Some("team"), "running").await.unwrap();
     assert_eq!(meta(&running, "deletionGracePeriodSeconds"), 30);
     c.get("configmaps", Some("team"), "settings").await.unwrap();
+    c.get("coordination.k8s.io/leases", Some("team"), "leader")
+        .await
+        .unwrap();
     let ns = c.get("namespaces", None, "team").await.unwrap();
     let remaining = condition(&ns, "NamespaceContentRemaining");
     assert_eq!(remaining["status"], "True");
@@ -92,6 +101,8 @@ async fn pods_go_first_then_the_rest_then_the_namespace() {
     }
     assert_eq!(finalizer.sync("team").await.unwrap(), Outcome::Done);
     assert!(c.get("configmaps", Some("team"), "settings").await.is_err());
+    let lease = c.get("coordination.k8s.io/leases", Some("team"), "leader");
+    assert_eq!(lease.await.unwrap_err().code(), 404);
     let err = c.get("namespaces", None, "team").await.unwrap_err();
     assert_eq!(err.code(), 404);
     // Nothing left to do for a namespace that is gone.
