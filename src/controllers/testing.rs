@@ -62,6 +62,7 @@ impl Cluster {
                 ..Default::default()
             },
             admission: self.admission.clone(),
+            warnings: Default::default(),
         }
     }
 

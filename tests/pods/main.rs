@@ -64,6 +64,7 @@ fn ctx() -> RequestContext {
         namespace: Some("default".into()),
         user: UserInfo::default(),
         admission: Arc::new(AllowAll),
+        warnings: Default::default(),
     }
 }
 
