@@ -16,7 +16,8 @@
 //! * `eviction.rs` — `pods/eviction` (no PodDisruptionBudgets: see there);
 //! * `connect.rs` — `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward` (no kubelets:
 //!   kube-apiserver's answers for pods without a reachable node);
-//! * `ephemeral.rs` — the `pods/ephemeralcontainers` strategy.
+//! * `ephemeral.rs` — the `pods/ephemeralcontainers` strategy;
+//! * `warnings.rs`, `volume_paths.rs` — the `Warning` texts of a create (`GetWarningsForPod`).
 
 pub mod binding;
 mod checks;
@@ -34,6 +35,8 @@ pub mod status;
 pub mod table;
 pub mod update;
 pub mod validation;
+mod volume_paths;
+pub mod warnings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
@@ -173,6 +176,12 @@ impl<T: PodObject> Strategy for PodStrategy<T> {
 
     fn validate(&self, _ctx: &RequestContext, obj: &T) -> FieldErrors {
         validation::validate_pod_create(obj.meta(), &spec_or_default(obj))
+    }
+
+    /// kube's `WarningsOnCreate`. There is no `warnings_on_update`: kube skips pod updates, a
+    /// frequent path on which humans rarely write pods.
+    fn warnings_on_create(&self, _ctx: &RequestContext, obj: &T) -> Vec<String> {
+        warnings::warnings_on_create(obj.meta(), &spec_or_default(obj))
     }
 
     /// kube's `podStrategy.GetResetFields`: status changes only through `pods/status`.
