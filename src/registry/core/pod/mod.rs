@@ -17,8 +17,10 @@
 //! * `connect.rs` — `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward` (no kubelets:
 //!   kube-apiserver's answers for pods without a reachable node);
 //! * `ephemeral.rs` — the `pods/ephemeralcontainers` strategy;
-//! * `warnings.rs`, `volume_paths.rs` — the `Warning` texts of a create (`GetWarningsForPod`).
+//! * `warnings.rs`, `volume_paths.rs` — the `Warning` texts of a create (`GetWarningsForPod`);
+//! * `apparmor.rs` — deprecated AppArmor annotations synced to fields on create, with a warning.
 
+mod apparmor;
 pub mod binding;
 mod checks;
 pub mod connect;
@@ -99,8 +101,13 @@ impl PodObject for CapstanPod {
     }
 }
 
-/// Scheme defaulting shared by the pod strategies.
+/// Scheme defaulting shared by the pod strategies. kube's `SetDefaults_Pod` also turns a
+/// negative `terminationGracePeriodSeconds` into 1 (pods only, not pod templates).
 fn apply_defaults<T: PodObject>(obj: &mut T) {
+    let spec = obj.pod_spec_mut();
+    if spec.termination_grace_period_seconds.is_some_and(|s| s < 0) {
+        spec.termination_grace_period_seconds = Some(1);
+    }
     defaults::default_pod_spec(obj.pod_spec_mut());
     if let Some(status) = obj.pod_status_mut().as_mut() {
         defaults::sync_pod_ips(status);
@@ -143,8 +150,9 @@ impl<T: PodObject> Strategy for PodStrategy<T> {
     }
 
     /// Generation 1; status reset to Pending with the QoS class (a client-supplied class is kept,
-    /// as kube's `GetPodQOS` reads it first); the SchedulingGated condition for gated pods.
-    fn prepare_for_create(&self, _ctx: &RequestContext, obj: &mut T) {
+    /// as kube's `GetPodQOS` reads it first); the SchedulingGated condition for gated pods;
+    /// AppArmor annotations synced to fields (with their deprecation warning).
+    fn prepare_for_create(&self, ctx: &RequestContext, obj: &mut T) {
         obj.meta_mut().generation = Some(1);
         let spec = spec_or_default(obj);
         let qos = obj
@@ -172,6 +180,8 @@ impl<T: PodObject> Strategy for PodStrategy<T> {
             status::update_pod_condition(&mut status, gated, jiff::Timestamp::now());
         }
         *obj.pod_status_mut() = Some(status);
+        let meta = obj.meta().clone();
+        apparmor::apply_version_skew(&meta, obj.pod_spec_mut(), &ctx.warnings);
     }
 
     fn validate(&self, _ctx: &RequestContext, obj: &T) -> FieldErrors {

@@ -1,115 +1,113 @@
-//! kube's `warningsForOverlappingVirtualPaths` (pkg/api/pod/warnings.go): files that a
-//! configMap, secret, downwardAPI or projected volume would write to the same path, or one inside
-//! another (`conf` and `conf/sub`), where the kubelet either overwrites one or fails to mount.
-//!
-//! kube's overlap test looks up earlier paths in a Go set, whose order is random; when several
-//! earlier paths collide this reports the first one written, kube any one of them.
-
-use std::collections::BTreeSet;
+//! kube's `warningsForOverlappingVirtualPaths` (k8s.io/kubernetes v1.37.2, pkg/api/pod/warnings.go):
+//! files that a configMap, secret, downwardAPI or projected volume would write to the same path,
+//! or one inside another (`conf` and `conf/sub`), where the kubelet either overwrites one or
+//! fails to mount. Every earlier path a path collides with is reported; a projected volume's
+//! paths are checked across all its sources, each named by the source it came from.
 
 use k8s_openapi::api::core::v1::{DownwardAPIVolumeFile, KeyToPath, Volume, VolumeProjection};
 
 use super::warnings::go_quote;
+
+/// A path and the source that writes it (empty outside projected volumes), kube's
+/// `pathAndSource`.
+#[derive(Clone, PartialEq, Eq)]
+struct Sourced {
+    path: String,
+    source: String,
+}
+
+impl Sourced {
+    /// `"path" (source)`, or `"path"` without a source.
+    fn shown(&self) -> String {
+        if self.source.is_empty() {
+            go_quote(&self.path)
+        } else {
+            format!("{} ({})", go_quote(&self.path), self.source)
+        }
+    }
+}
 
 /// The overlap warnings of every volume, in volume order.
 pub fn overlapping_virtual_paths(volumes: &[Volume]) -> Vec<String> {
     let mut warnings = Vec::new();
     for v in volumes {
         let name = go_quote(&v.name);
-        if let Some(items) = v.config_map.as_ref().and_then(|c| c.items.as_ref()) {
-            let cm = v.config_map.as_ref().map(|c| c.name.as_str()).unwrap_or("");
-            let message = format!(
-                "volume {name} (ConfigMap {}): overlapping paths",
-                go_quote(cm)
-            );
-            warnings.extend(check_overlap(&key_paths(items), &message));
+        let mut warn = |description: &str, body: String| {
+            warnings.push(format!(
+                "volume {name} ({description}): overlapping paths: {body}"
+            ));
+        };
+        if let Some(cm) = &v.config_map
+            && let Some(items) = &cm.items
+        {
+            let description = format!("ConfigMap {}", go_quote(&cm.name));
+            for body in check_mapping(key_paths(items, "")) {
+                warn(&description, body);
+            }
         }
-        if let Some(items) = v.secret.as_ref().and_then(|s| s.items.as_ref()) {
-            let secret = v
-                .secret
-                .as_ref()
-                .and_then(|s| s.secret_name.as_deref())
-                .unwrap_or("");
-            let message = format!(
-                "volume {name} (Secret {}): overlapping paths",
-                go_quote(secret)
-            );
-            warnings.extend(check_overlap(&key_paths(items), &message));
+        if let Some(secret) = &v.secret
+            && let Some(items) = &secret.items
+        {
+            let secret_name = secret.secret_name.as_deref().unwrap_or("");
+            let description = format!("Secret {}", go_quote(secret_name));
+            for body in check_mapping(key_paths(items, "")) {
+                warn(&description, body);
+            }
         }
         if let Some(items) = v.downward_api.as_ref().and_then(|d| d.items.as_ref()) {
-            let message = format!("volume {name} (DownwardAPI): overlapping paths");
-            warnings.extend(check_overlap(&file_paths(items), &message));
+            for body in check_mapping(file_paths(items, "")) {
+                warn("DownwardAPI", body);
+            }
         }
-        if let Some(projected) = &v.projected {
-            projected_overlaps(
-                &mut warnings,
-                &name,
-                projected.sources.as_deref().unwrap_or_default(),
-            );
+        let Some(projected) = &v.projected else {
+            continue;
+        };
+        let mut all: Vec<Sourced> = Vec::new();
+        for source in projected.sources.iter().flatten() {
+            if *source == VolumeProjection::default() {
+                warnings.push(format!("volume {name} (Projected) has no sources provided"));
+                continue;
+            }
+            for mut ps in source_paths(source) {
+                ps.path = ps.path.trim_end_matches('/').to_string();
+                for collision in overlaps(&all, &ps) {
+                    warnings.push(format!(
+                        "volume {name} (Projected): overlapping paths: {} with {}",
+                        ps.shown(),
+                        collision.shown()
+                    ));
+                }
+                all.push(ps);
+            }
         }
     }
     warnings
 }
 
-/// A projected volume: each source's paths among themselves, then together with the paths of
-/// the sources before it. Like kube, a source of a kind without paths (a configMap without
-/// items) reuses the previous source's paths and message.
-fn projected_overlaps(warnings: &mut Vec<String>, name: &str, sources: &[VolumeProjection]) {
-    let mut source_paths: Vec<String> = Vec::new();
-    let mut message = String::new();
-    let mut all_paths: BTreeSet<String> = BTreeSet::new();
-    for source in sources {
-        if *source == VolumeProjection::default() {
-            warnings.push(format!("volume {name} (Projected) has no sources provided"));
-            continue;
-        }
-        if let Some((paths, text)) = source_paths_of(name, source) {
-            source_paths = paths;
-            message = text;
-        }
-        if source_paths.is_empty() {
-            continue;
-        }
-        warnings.extend(check_overlap(&source_paths, &message));
-        let unique: BTreeSet<String> = source_paths.iter().cloned().collect();
-        let mut ordered: Vec<String> = unique
-            .iter()
-            .cloned()
-            .chain(all_paths.iter().cloned())
-            .collect();
-        ordered.sort();
-        warnings.extend(check_overlap(&ordered, &message));
-        all_paths.extend(unique);
-    }
-}
-
-/// The paths and message of one projection source, for the kinds kube checks, in kube's order.
-fn source_paths_of(name: &str, source: &VolumeProjection) -> Option<(Vec<String>, String)> {
+/// The paths one projection source writes, for the kinds kube checks, in kube's order (a
+/// configMap or secret without items writes none that could clash).
+fn source_paths(source: &VolumeProjection) -> Vec<Sourced> {
+    let one = |path: &str, source: String| {
+        vec![Sourced {
+            path: path.to_string(),
+            source,
+        }]
+    };
     if let Some(cm) = &source.config_map
         && let Some(items) = &cm.items
     {
-        let text = format!(
-            "volume {name} (Projected ConfigMap {}): overlapping paths",
-            go_quote(&cm.name)
-        );
-        return Some((key_paths(items), text));
+        return key_paths(items, &format!("ConfigMap {}", go_quote(&cm.name)));
     }
     if let Some(secret) = &source.secret
         && let Some(items) = &secret.items
     {
-        let text = format!(
-            "volume {name} (Projected Secret {}): overlapping paths",
-            go_quote(&secret.name)
-        );
-        return Some((key_paths(items), text));
+        return key_paths(items, &format!("Secret {}", go_quote(&secret.name)));
     }
     if let Some(items) = source.downward_api.as_ref().and_then(|d| d.items.as_ref()) {
-        let text = format!("volume {name} (Projected DownwardAPI): overlapping paths");
-        return Some((file_paths(items), text));
+        return file_paths(items, "DownwardAPI");
     }
     if let Some(token) = &source.service_account_token {
-        let text = format!("volume {name} (Projected ServiceAccountToken): overlapping paths");
-        return Some((vec![token.path.clone()], text));
+        return one(&token.path, "ServiceAccountToken".into());
     }
     if let Some(bundle) = &source.cluster_trust_bundle {
         let which = bundle
@@ -117,57 +115,86 @@ fn source_paths_of(name: &str, source: &VolumeProjection) -> Option<(Vec<String>
             .as_deref()
             .or(bundle.signer_name.as_deref())
             .unwrap_or("");
-        let text = format!(
-            "volume {name} (Projected ClusterTrustBundle {}): overlapping paths",
-            go_quote(which)
+        return one(
+            &bundle.path,
+            format!("ClusterTrustBundle {}", go_quote(which)),
         );
-        return Some((vec![bundle.path.clone()], text));
     }
-    None
+    if let Some(cert) = &source.pod_certificate {
+        let files = [
+            (&cert.certificate_chain_path, "PodCertificate chain"),
+            (&cert.key_path, "PodCertificate key"),
+            (
+                &cert.credential_bundle_path,
+                "PodCertificate credential bundle",
+            ),
+        ];
+        return files
+            .into_iter()
+            .filter_map(|(path, source)| {
+                let path = path.as_deref().filter(|p| !p.is_empty())?;
+                Some(Sourced {
+                    path: path.to_string(),
+                    source: source.to_string(),
+                })
+            })
+            .collect();
+    }
+    Vec::new()
 }
 
-fn key_paths(items: &[KeyToPath]) -> Vec<String> {
-    items.iter().map(|i| i.path.clone()).collect()
+fn key_paths(items: &[KeyToPath], source: &str) -> Vec<Sourced> {
+    items
+        .iter()
+        .map(|i| Sourced {
+            path: i.path.clone(),
+            source: source.to_string(),
+        })
+        .collect()
 }
 
-fn file_paths(items: &[DownwardAPIVolumeFile]) -> Vec<String> {
-    items.iter().map(|i| i.path.clone()).collect()
+fn file_paths(items: &[DownwardAPIVolumeFile], source: &str) -> Vec<Sourced> {
+    items
+        .iter()
+        .map(|i| Sourced {
+            path: i.path.clone(),
+            source: source.to_string(),
+        })
+        .collect()
 }
 
 /// kube's `checkVolumeMappingForOverlap`: each path (trailing `/` removed) against the ones
-/// before it.
-fn check_overlap(paths: &[String], message: &str) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let mut earlier: Vec<String> = Vec::new();
-    for path in paths {
-        let normalized = path.trim_end_matches('/').to_string();
-        if let Some(collision) = overlap(&earlier, &normalized) {
-            warnings.push(format!(
-                "{message}: {} with {}",
-                go_quote(&normalized),
-                go_quote(collision)
-            ));
+/// before it, one text per collision.
+fn check_mapping(paths: Vec<Sourced>) -> Vec<String> {
+    let mut bodies = Vec::new();
+    let mut all: Vec<Sourced> = Vec::new();
+    for mut ps in paths {
+        ps.path = ps.path.trim_end_matches('/').to_string();
+        for collision in overlaps(&all, &ps) {
+            bodies.push(format!("{} with {}", ps.shown(), collision.shown()));
         }
-        if !earlier.contains(&normalized) {
-            earlier.push(normalized);
-        }
+        all.push(ps);
     }
-    warnings
+    bodies
 }
 
-/// kube's `checkForOverlap`, prefix tests and all: an empty path on either side ends the search
-/// with no collision.
-fn overlap<'a>(earlier: &'a [String], path: &str) -> Option<&'a str> {
-    for item in earlier {
-        if item.is_empty() || path.is_empty() {
-            return None;
-        }
-        if item == path
-            || format!("{item}/").starts_with(path)
-            || format!("{path}/").starts_with(item.as_str())
-        {
-            return Some(item);
-        }
+/// kube's `checkForOverlap`: the earlier paths equal to `needle`, or a directory of it, or inside
+/// it. Empty paths clash with nothing.
+fn overlaps<'a>(earlier: &'a [Sourced], needle: &Sourced) -> Vec<&'a Sourced> {
+    if needle.path.is_empty() {
+        return Vec::new();
     }
-    None
+    let needle_dir = format!("{}/", needle.path);
+    earlier
+        .iter()
+        .filter(|item| {
+            if item.path.is_empty() {
+                return false;
+            }
+            let item_dir = format!("{}/", item.path);
+            *item == needle
+                || item_dir.starts_with(&needle_dir)
+                || needle_dir.starts_with(&item_dir)
+        })
+        .collect()
 }

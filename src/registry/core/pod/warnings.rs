@@ -1,7 +1,9 @@
 //! The warnings kube-apiserver sends when a pod is created (kube's `podStrategy.WarningsOnCreate`,
-//! `GetWarningsForPod` in pkg/api/pod/warnings.go and the helpers it calls): deprecated node
+//! `GetWarningsForPod` in k8s.io/kubernetes v1.37.2 pkg/api/pod/warnings.go and the helpers it
+//! calls): deprecated node
 //! labels, annotations and volume plugins, duplicates that apply would silently merge, fractional
-//! byte quantities, port definitions that clash, and selectors that match nothing.
+//! byte quantities, port definitions that clash, selectors that match nothing, and IP addresses
+//! in non-standard forms.
 //!
 //! Each text is kube's, field path and wording, in kube's order. Where kube walks a Go map (node
 //! selector keys) the order is the map's sorted order here; kube's is random.
@@ -10,6 +12,7 @@
 //! (`WarningsOnUpdate` is empty for the main resource), which the strategy follows.
 
 use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{
     Affinity, ContainerPort, EnvVar, NodeSelectorTerm, PodAffinityTerm, PodSpec,
@@ -21,7 +24,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use super::volume_paths::overlapping_virtual_paths;
 use crate::api::field::Path;
 use crate::api::quantity::{ParsedQuantity, is_decimal_exponent};
-use crate::api::validation::is_dns1123_label;
+use crate::api::validation::{is_dns1123_label, is_label_value};
 
 /// kube's `deprecatedNodeLabels` (pkg/api/node/util.go): node labels and what to use instead.
 const DEPRECATED_NODE_LABELS: [(&str, &str); 8] = [
@@ -132,7 +135,7 @@ pub fn warnings_for_pod(meta: &ObjectMeta, spec: &PodSpec) -> Vec<String> {
                 .child("requiredDuringSchedulingIgnoredDuringExecution")
                 .child("nodeSelectorTerms");
             for (i, term) in required.node_selector_terms.iter().enumerate() {
-                node_selector_term(&mut w, term, &terms.index(i));
+                node_selector_term(&mut w, term, false, &terms.index(i));
             }
         }
         let preferred = affinity.child("preferredDuringSchedulingIgnoredDuringExecution");
@@ -145,6 +148,7 @@ pub fn warnings_for_pod(meta: &ObjectMeta, spec: &PodSpec) -> Vec<String> {
             node_selector_term(
                 &mut w,
                 &term.preference,
+                true,
                 &preferred.index(i).child("preference"),
             );
         }
@@ -253,6 +257,7 @@ pub fn warnings_for_pod(meta: &ObjectMeta, spec: &PodSpec) -> Vec<String> {
     }
 
     ports(&mut w, &containers);
+    port_names(&mut w, &containers);
 
     if spec.termination_grace_period_seconds.is_some_and(|s| s < 0) {
         w.push(format!(
@@ -264,15 +269,44 @@ pub fn warnings_for_pod(meta: &ObjectMeta, spec: &PodSpec) -> Vec<String> {
     if let Some(affinity) = &spec.affinity {
         pod_affinity(&mut w, affinity, &spec_path.child("affinity"));
     }
+
+    let nameservers = spec
+        .dns_config
+        .as_ref()
+        .and_then(|d| d.nameservers.as_ref());
+    for (i, ns) in nameservers.into_iter().flatten().enumerate() {
+        let path = spec_path.child("dnsConfig").child("nameservers").index(i);
+        w.extend(ip_warnings(&path, ns));
+    }
+    for (i, alias) in spec.host_aliases.iter().flatten().enumerate() {
+        let path = spec_path.child("hostAliases").index(i).child("ip");
+        w.extend(ip_warnings(&path, &alias.ip));
+    }
     w
 }
 
-/// kube's `GetWarningsForNodeSelectorTerm`: deprecated node labels as expression keys.
-fn node_selector_term(w: &mut Vec<String>, term: &NodeSelectorTerm, path: &Path) {
+/// kube's `GetWarningsForNodeSelectorTerm`: deprecated node labels as expression keys, and
+/// (`check_values`: preferred terms, which validation lets through) values that are not label
+/// values.
+fn node_selector_term(
+    w: &mut Vec<String>,
+    term: &NodeSelectorTerm,
+    check_values: bool,
+    path: &Path,
+) {
     for (i, expr) in term.match_expressions.iter().flatten().enumerate() {
+        let expr_path = path.child("matchExpressions").index(i);
         if let Some(msg) = node_label_deprecation(&expr.key) {
-            let key = path.child("matchExpressions").index(i).child("key");
-            w.push(format!("{key}: {} is {msg}", expr.key));
+            w.push(format!("{}: {} is {msg}", expr_path.child("key"), expr.key));
+        }
+        if !check_values {
+            continue;
+        }
+        for (j, value) in expr.values.iter().flatten().enumerate() {
+            for msg in is_label_value(value) {
+                let path = expr_path.child("values").index(j);
+                w.push(format!("{path}: {value} is invalid, {msg}"));
+            }
         }
     }
 }
@@ -291,7 +325,12 @@ fn deprecated_volume(w: &mut Vec<String>, v: &Volume, path: &Path) {
             "photonPersistentDisk",
             "deprecated in v1.11, non-functional in v1.16+",
         ),
-        (v.git_repo.is_some(), "gitRepo", "deprecated in v1.11"),
+        // The GitRepoVolumeDriver gate is off by default in 1.37 and not settable here.
+        (
+            v.git_repo.is_some(),
+            "gitRepo",
+            "deprecated in v1.11, and disabled by default in v1.33+",
+        ),
         (
             v.scale_io.is_some(),
             "scaleIO",
@@ -490,6 +529,27 @@ fn ports(w: &mut Vec<String>, containers: &[ContainerView<'_>]) {
     }
 }
 
+/// kube's duplicate port name check: services and probes that name a port take the first.
+fn port_names(w: &mut Vec<String>, containers: &[ContainerView<'_>]) {
+    let mut first: Vec<(&str, Path)> = Vec::new();
+    for c in containers {
+        for (i, port) in c.ports.into_iter().flatten().enumerate() {
+            let Some(name) = port.name.as_deref().filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            let path = c.path.child("ports").index(i);
+            match first.iter().find(|(n, _)| *n == name) {
+                Some((_, other)) => w.push(format!(
+                    "{path}: duplicate port name {} with {other}, services and probes that \
+                     select ports by name will use {other}",
+                    go_quote(name)
+                )),
+                None => first.push((name, path)),
+            }
+        }
+    }
+}
+
 /// A port as Go's `%+v` prints kube's internal `ContainerPort`.
 fn go_port(port: &ContainerPort) -> String {
     format!(
@@ -560,6 +620,31 @@ fn weighted_terms(w: &mut Vec<String>, terms: Option<&[WeightedPodAffinityTerm]>
             w.push(no_match(&selector));
         }
     }
+}
+
+/// k8s.io/apimachinery's `GetWarningsForIP` for an address validation accepted: an
+/// IPv4-mapped IPv6 address should be written as IPv4, and IPv6 in RFC 5952 form. (kube's
+/// legacy parser also takes IPv4 with leading zeros, which Capstan's validation refuses.)
+pub fn ip_warnings(path: &Path, value: &str) -> Vec<String> {
+    let Ok(IpAddr::V6(v6)) = value.parse::<IpAddr>() else {
+        return Vec::new();
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return vec![format!(
+            "{path}: non-standard IP address {} is invalid: use {}",
+            go_quote(value),
+            go_quote(&v4.to_string())
+        )];
+    }
+    let canonical = v6.to_string();
+    if canonical != value {
+        return vec![format!(
+            "{path}: IPv6 address {} should be in RFC 5952 canonical format ({})",
+            go_quote(value),
+            go_quote(&canonical)
+        )];
+    }
+    Vec::new()
 }
 
 /// Go's `%q` of a string: double-quoted, with `"` and `\` escaped and control characters as

@@ -167,7 +167,7 @@ fn deprecated_volume_plugins_and_fractional_claim_sizes() {
         w,
         [
             "spec.volumes[0].photonPersistentDisk: deprecated in v1.11, non-functional in v1.16+",
-            "spec.volumes[1].gitRepo: deprecated in v1.11",
+            "spec.volumes[1].gitRepo: deprecated in v1.11, and disabled by default in v1.33+",
             "spec.volumes[2].scaleIO: deprecated in v1.16, non-functional in v1.22+",
             "spec.volumes[3].flocker: deprecated in v1.22, non-functional in v1.25+",
             "spec.volumes[4].storageOS: deprecated in v1.22, non-functional in v1.25+",
@@ -187,7 +187,8 @@ fn overlapping_volume_paths() {
         { "name": "cfg", "configMap": { "name": "cm", "items": [
             { "key": "a", "path": "conf" },
             { "key": "b", "path": "conf/sub" },
-            { "key": "c", "path": "other" },
+            { "key": "c", "path": "conf" },
+            { "key": "d", "path": "confx" },
         ] } },
         { "name": "sec", "secret": { "secretName": "s", "items": [
             { "key": "a", "path": "x" }, { "key": "b", "path": "x/" },
@@ -199,6 +200,9 @@ fn overlapping_volume_paths() {
         { "name": "proj", "projected": { "sources": [
             { "serviceAccountToken": { "path": "token" } },
             { "configMap": { "name": "cm", "items": [{ "key": "a", "path": "token" }] } },
+            { "configMap": { "name": "other" } },
+            { "podCertificate": { "signerName": "s/x", "keyType": "ED25519",
+                "keyPath": "token/key", "certificateChainPath": "chain" } },
             {},
         ] } },
     ] }));
@@ -206,10 +210,50 @@ fn overlapping_volume_paths() {
         w,
         [
             r#"volume "cfg" (ConfigMap "cm"): overlapping paths: "conf/sub" with "conf""#,
+            r#"volume "cfg" (ConfigMap "cm"): overlapping paths: "conf" with "conf""#,
+            r#"volume "cfg" (ConfigMap "cm"): overlapping paths: "conf" with "conf/sub""#,
             r#"volume "sec" (Secret "s"): overlapping paths: "x" with "x""#,
             r#"volume "dapi" (DownwardAPI): overlapping paths: "l/m" with "l""#,
-            r#"volume "proj" (Projected ConfigMap "cm"): overlapping paths: "token" with "token""#,
+            r#"volume "proj" (Projected): overlapping paths: "token" (ConfigMap "cm") with "token" (ServiceAccountToken)"#,
+            r#"volume "proj" (Projected): overlapping paths: "token/key" (PodCertificate key) with "token" (ServiceAccountToken)"#,
+            r#"volume "proj" (Projected): overlapping paths: "token/key" (PodCertificate key) with "token" (ConfigMap "cm")"#,
             r#"volume "proj" (Projected) has no sources provided"#,
+        ]
+    );
+}
+
+#[test]
+fn preferred_node_affinity_values_must_be_label_values() {
+    let w = warned(json!({ "affinity": { "nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [
+            { "matchExpressions": [{ "key": "k", "operator": "In", "values": ["not a value"] }] },
+        ] },
+        "preferredDuringSchedulingIgnoredDuringExecution": [{ "weight": 1, "preference": {
+            "matchExpressions": [{ "key": "k", "operator": "In", "values": ["ok", "-bad"] }],
+        } }],
+    } } }));
+    assert_eq!(
+        w,
+        [
+            "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions[0].values[1]: -bad is invalid, a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+        ]
+    );
+}
+
+#[test]
+fn ip_addresses_in_non_standard_forms() {
+    let w = warned(json!({
+        "dnsConfig": { "nameservers": ["::ffff:10.0.0.10", "1.1.1.1"] },
+        "hostAliases": [
+            { "ip": "2001:DB8:0:0::1", "hostnames": ["a"] },
+            { "ip": "2001:db8::1", "hostnames": ["b"] },
+        ],
+    }));
+    assert_eq!(
+        w,
+        [
+            r#"spec.dnsConfig.nameservers[0]: non-standard IP address "::ffff:10.0.0.10" is invalid: use "10.0.0.10""#,
+            r#"spec.hostAliases[0].ip: IPv6 address "2001:DB8:0:0::1" should be in RFC 5952 canonical format ("2001:db8::1")"#,
         ]
     );
 }
@@ -299,7 +343,7 @@ fn ports_defined_twice_across_containers() {
             { "containerPort": 80, "protocol": "UDP" },
         ] },
         { "name": "side", "image": "busybox", "ports": [
-            { "containerPort": 80, "protocol": "TCP", "hostPort": 8080 },
+            { "containerPort": 80, "protocol": "TCP", "hostPort": 8080, "name": "http" },
         ] },
     ] }));
     assert_eq!(
@@ -310,6 +354,7 @@ fn ports_defined_twice_across_containers() {
             "spec.containers[0].ports[4]: dangerously ambiguous port definition with spec.containers[0].ports[3]",
             "spec.containers[1].ports[0]: overlapping port definition with spec.containers[0].ports[0]",
             "spec.containers[1].ports[0]: overlapping port definition with spec.containers[0].ports[1]",
+            r#"spec.containers[1].ports[0]: duplicate port name "http" with spec.containers[0].ports[1], services and probes that select ports by name will use spec.containers[0].ports[1]"#,
         ]
     );
 }
