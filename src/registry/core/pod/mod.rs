@@ -17,13 +17,14 @@
 //! * `connect.rs` — `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward` (no kubelets:
 //!   kube-apiserver's answers for pods without a reachable node);
 //! * `ephemeral.rs` — the `pods/ephemeralcontainers` strategy;
-//! * `warnings.rs`, `volume_paths.rs` — the `Warning` texts of a create (`GetWarningsForPod`);
+//! * `warnings.rs`, `container_warnings.rs`, `volume_paths.rs` — the `Warning` texts of a create (`GetWarningsForPod`);
 //! * `apparmor.rs` — deprecated AppArmor annotations synced to fields on create, with a warning.
 
 mod apparmor;
 pub mod binding;
 mod checks;
 pub mod connect;
+mod container_warnings;
 mod containers;
 pub mod defaults;
 mod env;
