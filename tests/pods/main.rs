@@ -115,6 +115,7 @@ impl Pods {
 }
 
 mod binding;
+mod warnings;
 
 fn invalid_causes(err: &ApiError) -> Vec<String> {
     match err {
