@@ -18,6 +18,7 @@ pub mod selectors;
 pub mod table;
 pub mod types;
 pub mod validation;
+pub mod warnings;
 
 pub use errors::{ApiError, GroupKind, GroupResource};
 pub use field::{FieldError, FieldErrors};

@@ -47,6 +47,68 @@ impl ParsedQuantity {
     pub fn is_integer(self) -> bool {
         self.nanos % NANOS_PER_UNIT == 0
     }
+
+    /// kube's `Quantity.MilliValue`: the value in thousandths, rounded up (away from zero).
+    ///
+    /// ```
+    /// use capstan::api::quantity::ParsedQuantity;
+    /// let q: ParsedQuantity = "1.0001".parse().unwrap();
+    /// assert_eq!(q.milli_value(), 1001);
+    /// ```
+    pub fn milli_value(self) -> i128 {
+        let per_milli = NANOS_PER_UNIT / 1000;
+        let whole = self.nanos / per_milli;
+        if self.nanos % per_milli == 0 {
+            whole
+        } else {
+            whole + self.nanos.signum()
+        }
+    }
+
+    /// How kube's `Quantity.String()` writes a value with a fractional part: the integer
+    /// mantissa with the largest of the exponents −3, −6, −9 that keeps it whole, as `m`, `u` or
+    /// `n` (`1.5` → `1500m`), or as `e-3`… when the quantity was written with an exponent
+    /// (`decimal_exponent`: kube keeps that format). Whole values are written as [`Display`].
+    ///
+    /// ```
+    /// use capstan::api::quantity::ParsedQuantity;
+    /// let q: ParsedQuantity = "2.0005k".parse().unwrap();
+    /// assert_eq!(q.fractional_string(false), "2000500m");
+    /// assert_eq!(q.fractional_string(true), "2000500e-3");
+    /// ```
+    ///
+    /// [`Display`]: fmt::Display
+    pub fn fractional_string(self, decimal_exponent: bool) -> String {
+        if self.is_integer() {
+            return self.to_string();
+        }
+        let (mut mantissa, mut exponent) = (self.nanos, -9);
+        while exponent < -3 && mantissa % 1000 == 0 {
+            mantissa /= 1000;
+            exponent += 3;
+        }
+        if decimal_exponent {
+            return format!("{mantissa}e{exponent}");
+        }
+        let suffix = match exponent {
+            -3 => "m",
+            -6 => "u",
+            _ => "n",
+        };
+        format!("{mantissa}{suffix}")
+    }
+}
+
+/// Whether `s` is written in kube's `DecimalExponent` format (`15e-1`, `1E3`), which kube keeps
+/// when it writes the quantity back.
+pub fn is_decimal_exponent(s: &str) -> bool {
+    let rest = s.trim_start_matches(['+', '-']);
+    let suffix = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let Some(exp) = suffix.strip_prefix(['e', 'E']) else {
+        return false;
+    };
+    let digits = exp.trim_start_matches(['+', '-']);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 const NANOS_PER_UNIT: i128 = 1_000_000_000;

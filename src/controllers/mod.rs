@@ -45,6 +45,7 @@ pub fn controller_context(
             ..Default::default()
         },
         admission,
+        warnings: Default::default(),
     }
 }
 

@@ -68,6 +68,7 @@ impl Cluster {
                 ..Default::default()
             },
             admission: self.admission.clone(),
+            warnings: Default::default(),
         }
     }
 

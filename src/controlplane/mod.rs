@@ -284,6 +284,7 @@ async fn ensure_system_namespaces(
             ..Default::default()
         },
         admission,
+        warnings: Default::default(),
     };
     for name in SYSTEM_NAMESPACES {
         let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});

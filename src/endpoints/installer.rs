@@ -27,7 +27,7 @@ use crate::endpoints::discovery::{self, Discovery};
 use crate::endpoints::handlers::{self, HandlerConfig, Scope};
 use crate::endpoints::query::QueryParams;
 use crate::endpoints::request_info::RequestInfo;
-use crate::endpoints::warnings::Warnings;
+use crate::endpoints::warnings::{Warnings, write_headers};
 use crate::registry::{RequestContext, Rest, Verb};
 
 /// One served group-version: its storage map and what every handler needs.
@@ -115,7 +115,7 @@ async fn serve(state: Arc<GroupVersion>, req: Request) -> Response {
         Ok(response) => response,
         Err(err) => err.into_response(),
     };
-    warnings.write_to(response.headers_mut());
+    write_headers(&warnings, response.headers_mut());
     response
 }
 
@@ -196,6 +196,7 @@ async fn dispatch(
             namespace,
             user,
             admission: state.admission.clone(),
+            warnings: warnings.clone(),
         },
         rest,
         info,
@@ -203,7 +204,6 @@ async fn dispatch(
         query: QueryParams::parse(parts.uri.query()),
         headers: parts.headers,
         config: state.config.clone(),
-        warnings: warnings.clone(),
     };
     run(&scope, required, body).await
 }

@@ -1,68 +1,36 @@
 //! `Warning` response headers, as kube's warning recorder writes them.
 //!
-//! A handler (or an update closure it hands the registry) adds texts while the request runs; the
-//! router writes them onto the response, success or failure, as `Warning: 299 - "<text>"` — the
+//! A handler, an update closure it hands the registry, or a strategy (through the request
+//! context's [`Warnings`]) adds texts while the request runs; the router writes them onto the
+//! response, success or failure, as `Warning: 299 - "<text>"` — the
 //! form kubectl prints as `Warning: <text>` and client-go hands to its warning handler. Like
 //! kube's recorder (k8s.io/apiserver `pkg/endpoints/filters/warning.go`), empty texts are
 //! dropped, a text is sent once however often it is added, and when the texts together pass
 //! 4096 characters every one is cut to 256 and the rest that still do not fit are dropped.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use http::{HeaderMap, HeaderValue, header};
+
+pub use crate::api::warnings::Warnings;
 
 /// kube's `truncateAtTotalRunes`: past this many characters of warning text, truncate.
 const TOTAL_LIMIT: usize = 4 * 1024;
 /// kube's `truncateItemRunes`: the length each text is cut to once truncating.
 const ITEM_LIMIT: usize = 256;
 
-/// The warnings of one request. Clones share the same list, so an update closure that may run on
-/// another task can add to it.
+/// Appends one `Warning` header per text `warnings` holds, truncated as kube's recorder does.
 ///
 /// ```
-/// use capstan::endpoints::warnings::Warnings;
+/// use capstan::endpoints::warnings::{Warnings, write_headers};
 /// let warnings = Warnings::default();
 /// warnings.add(r#"unknown field "spec.foo""#);
-/// warnings.add(r#"unknown field "spec.foo""#);
 /// let mut headers = http::HeaderMap::new();
-/// warnings.write_to(&mut headers);
+/// write_headers(&warnings, &mut headers);
 /// let sent: Vec<_> = headers.get_all("warning").iter().collect();
 /// assert_eq!(sent, [r#"299 - "unknown field \"spec.foo\"""#]);
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct Warnings(Arc<Mutex<Recorded>>);
-
-#[derive(Debug, Default)]
-struct Recorded {
-    texts: Vec<String>,
-    seen: HashSet<String>,
-}
-
-impl Warnings {
-    /// Records `text` unless it is empty or already recorded.
-    pub fn add(&self, text: impl Into<String>) {
-        let text = text.into();
-        if text.is_empty() {
-            return;
-        }
-        let mut recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if recorded.seen.insert(text.clone()) {
-            recorded.texts.push(text);
-        }
-    }
-
-    /// The texts recorded so far, in order.
-    pub fn texts(&self) -> Vec<String> {
-        let recorded = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        recorded.texts.clone()
-    }
-
-    /// Appends one `Warning` header per text, truncated as kube's recorder does.
-    pub fn write_to(&self, headers: &mut HeaderMap) {
-        for value in header_values(&self.texts()) {
-            headers.append(header::WARNING, value);
-        }
+pub fn write_headers(warnings: &Warnings, headers: &mut HeaderMap) {
+    for value in header_values(&warnings.texts()) {
+        headers.append(header::WARNING, value);
     }
 }
 
@@ -135,7 +103,7 @@ mod tests {
 
     fn sent(warnings: &Warnings) -> Vec<String> {
         let mut headers = HeaderMap::new();
-        warnings.write_to(&mut headers);
+        write_headers(warnings, &mut headers);
         headers
             .get_all(header::WARNING)
             .iter()

@@ -29,13 +29,15 @@ use serde_json::Value;
 
 use crate::api::options::{DeleteOpts, GetOptions, ListOptions, WriteOptions};
 use crate::api::table::TableColumnDefinition;
+use crate::api::warnings::Warnings;
 use crate::api::{ApiError, ResourceDescriptor};
 use crate::auth::{Admit, UserInfo};
 
 pub use codec::JsonItem;
 pub use strategy::Strategy;
 
-/// Per-request facts a `Rest` needs: who asks, in which namespace, with which admission chain.
+/// Per-request facts a `Rest` needs: who asks, in which namespace, with which admission chain,
+/// and where to record warnings for the client.
 #[derive(Clone)]
 pub struct RequestContext {
     /// The namespace from the URL; `None` for cluster-scoped resources and all-namespace lists.
@@ -43,6 +45,10 @@ pub struct RequestContext {
     pub user: UserInfo,
     /// Validating admission run before every write reaches storage.
     pub admission: Arc<dyn Admit>,
+    /// kube's warning recorder on the request context: what the store adds here (a strategy's
+    /// `warnings_on_create`/`warnings_on_update`) the router sends as `Warning` headers. Callers
+    /// outside a request (controllers) pass a fresh one and ignore it.
+    pub warnings: Warnings,
 }
 
 /// A verb a resource supports, as discovery lists it.

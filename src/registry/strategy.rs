@@ -3,7 +3,8 @@
 //! The generic [`super::store::Store`] owns the order of the hooks (kube's `BeforeCreate` and
 //! `BeforeUpdate`): decode → [`Strategy::default_object`] → [`Strategy::prepare_for_create`] (or
 //! `prepare_for_update`) → generic metadata checks → [`Strategy::validate`] (or
-//! `validate_update`) → [`Strategy::canonicalize`] → admission → storage. Every hook has a default
+//! `validate_update`) → [`Strategy::warnings_on_create`] (or `warnings_on_update`) →
+//! [`Strategy::canonicalize`] → admission → storage. Every hook has a default
 //! body, so a simple kind (configmaps) implements only `validate`.
 
 use std::collections::BTreeMap;
@@ -59,6 +60,13 @@ pub trait Strategy: Send + Sync + 'static {
     /// [`Strategy::name_validator`]) is checked by the store, so this looks at the rest.
     fn validate(&self, ctx: &RequestContext, obj: &Self::Object) -> FieldErrors;
 
+    /// Warnings for the client about a new object that passed validation (kube's
+    /// `WarningsOnCreate`): deprecated or ineffective fields. The store records them on the
+    /// request's [`RequestContext::warnings`], dry runs included.
+    fn warnings_on_create(&self, _ctx: &RequestContext, _obj: &Self::Object) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Normalises an object just before it is stored.
     fn canonicalize(&self, _obj: &mut Self::Object) {}
 
@@ -80,6 +88,17 @@ pub trait Strategy: Send + Sync + 'static {
         new: &Self::Object,
         old: &Self::Object,
     ) -> FieldErrors;
+
+    /// Warnings for the client about an update that passed validation (kube's
+    /// `WarningsOnUpdate`), recorded like [`Strategy::warnings_on_create`].
+    fn warnings_on_update(
+        &self,
+        _ctx: &RequestContext,
+        _new: &Self::Object,
+        _old: &Self::Object,
+    ) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Field paths this strategy resets on every write (kube's `GetResetFields`): the handlers
     /// keep them out of every field manager's set, so writing a field the endpoint ignores never

@@ -64,6 +64,7 @@ fn ctx() -> RequestContext {
         namespace: Some("default".into()),
         user: UserInfo::default(),
         admission: Arc::new(AllowAll),
+        warnings: Default::default(),
     }
 }
 
@@ -114,6 +115,7 @@ impl Pods {
 }
 
 mod binding;
+mod warnings;
 
 fn invalid_causes(err: &ApiError) -> Vec<String> {
     match err {

@@ -141,6 +141,7 @@ pub fn ctx_with(namespace: Option<&str>, admission: Arc<dyn Admit>) -> RequestCo
             ..Default::default()
         },
         admission,
+        warnings: Default::default(),
     }
 }
 

@@ -51,7 +51,7 @@ pub fn check_body(
     let issues = check_fields(ty, &json).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let descriptor = scope.descriptor();
     for warning in enforce(directive, &descriptor.kind, &descriptor.version, &issues)? {
-        scope.warnings.add(warning);
+        scope.ctx.warnings.add(warning);
     }
     Ok(())
 }

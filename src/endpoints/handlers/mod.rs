@@ -32,7 +32,6 @@ use crate::endpoints::negotiation::{BodyFormat, Restrictions, negotiate_output};
 use crate::endpoints::query::QueryParams;
 use crate::endpoints::request_info::RequestInfo;
 use crate::endpoints::response::Writer;
-use crate::endpoints::warnings::Warnings;
 use crate::registry::{RequestContext, Rest};
 
 /// Settings every handler shares, fixed when the router is built.
@@ -60,7 +59,8 @@ impl Default for HandlerConfig {
 pub struct Scope {
     /// The resource or subresource the path names.
     pub rest: Arc<dyn Rest>,
-    /// Namespace, user and admission for the registry.
+    /// Namespace, user and admission for the registry, and the request's warnings (sent as
+    /// `Warning` headers whatever the outcome).
     pub ctx: RequestContext,
     /// The parsed path and verb.
     pub info: RequestInfo,
@@ -73,8 +73,6 @@ pub struct Scope {
     pub headers: HeaderMap,
     /// Router-wide settings.
     pub config: Arc<HandlerConfig>,
-    /// `Warning` headers for the response, whatever its outcome.
-    pub warnings: Warnings,
 }
 
 impl Scope {

@@ -166,7 +166,7 @@ pub async fn patch(scope: &Scope, body: Body) -> Result<Response, ApiError> {
         schema: scope.config.schema.clone(),
         manager: FieldManager::new(scope, &opts),
         directive,
-        warnings: scope.warnings.clone(),
+        warnings: scope.ctx.warnings.clone(),
         force: opts.force,
     };
     let update: ObjectUpdate = Box::new(move |current| patcher.patched(current));

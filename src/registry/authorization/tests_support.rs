@@ -23,6 +23,7 @@ pub(crate) fn ctx_for(user: UserInfo) -> RequestContext {
         namespace: None,
         user,
         admission: Arc::new(AllowAll),
+        warnings: Default::default(),
     }
 }
 

@@ -146,6 +146,7 @@ fn ctx() -> RequestContext {
         namespace: Some("default".into()),
         user: UserInfo::default(),
         admission: Arc::new(AdmissionChain::default()),
+        warnings: Default::default(),
     }
 }
 

@@ -240,6 +240,7 @@ mod tests {
             namespace: Some("default".into()),
             user: crate::auth::UserInfo::default(),
             admission: std::sync::Arc::new(crate::auth::admission::AdmissionChain::default()),
+            warnings: Default::default(),
         };
         let with = |strategy: Option<&str>| Lease {
             spec: Some(spec(|s| {

@@ -87,6 +87,8 @@ impl<S: Strategy> Store<S> {
         if !errs.is_empty() {
             return Err(ApiError::invalid(self.group_kind(), name, errs));
         }
+        ctx.warnings
+            .extend(self.strategy.warnings_on_create(ctx, &obj));
         self.strategy.canonicalize(&mut obj);
         let value = to_value(&obj)?;
         self.admit(ctx, Operation::Create, &name, Some(&value))

@@ -172,6 +172,8 @@ impl<S: Strategy> Store<S> {
         if !errs.is_empty() {
             return Err(ApiError::invalid(self.group_kind(), name, errs));
         }
+        ctx.warnings
+            .extend(self.strategy.warnings_on_create(ctx, &obj));
         self.strategy.canonicalize(&mut obj);
         Ok(obj)
     }
@@ -228,7 +230,8 @@ impl<S: Strategy> Store<S> {
     }
 
     /// kube's `BeforeUpdate`: namespace check, fields clients may not change carried over,
-    /// `prepare_for_update`, metadata and strategy validation (422), `canonicalize`.
+    /// `prepare_for_update`, metadata and strategy validation (422), the strategy's warnings,
+    /// `canonicalize`.
     fn before_update(
         &self,
         ctx: &RequestContext,
@@ -276,6 +279,8 @@ impl<S: Strategy> Store<S> {
             let name = obj.meta().name.clone().unwrap_or_default();
             return Err(ApiError::invalid(self.group_kind(), name, errs));
         }
+        ctx.warnings
+            .extend(self.strategy.warnings_on_update(ctx, obj, old));
         self.strategy.canonicalize(obj);
         Ok(())
     }

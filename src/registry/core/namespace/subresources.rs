@@ -164,6 +164,7 @@ mod tests {
             namespace: None,
             user: Default::default(),
             admission: std::sync::Arc::new(crate::auth::admission::AdmissionChain::default()),
+            warnings: Default::default(),
         }
     }
 

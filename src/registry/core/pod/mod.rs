@@ -16,11 +16,15 @@
 //! * `eviction.rs` — `pods/eviction` (no PodDisruptionBudgets: see there);
 //! * `connect.rs` — `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward` (no kubelets:
 //!   kube-apiserver's answers for pods without a reachable node);
-//! * `ephemeral.rs` — the `pods/ephemeralcontainers` strategy.
+//! * `ephemeral.rs` — the `pods/ephemeralcontainers` strategy;
+//! * `warnings.rs`, `container_warnings.rs`, `volume_paths.rs` — the `Warning` texts of a create (`GetWarningsForPod`);
+//! * `apparmor.rs` — deprecated AppArmor annotations synced to fields on create, with a warning.
 
+mod apparmor;
 pub mod binding;
 mod checks;
 pub mod connect;
+mod container_warnings;
 mod containers;
 pub mod defaults;
 mod env;
@@ -34,6 +38,8 @@ pub mod status;
 pub mod table;
 pub mod update;
 pub mod validation;
+mod volume_paths;
+pub mod warnings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::marker::PhantomData;
@@ -96,8 +102,13 @@ impl PodObject for CapstanPod {
     }
 }
 
-/// Scheme defaulting shared by the pod strategies.
+/// Scheme defaulting shared by the pod strategies. kube's `SetDefaults_Pod` also turns a
+/// negative `terminationGracePeriodSeconds` into 1 (pods only, not pod templates).
 fn apply_defaults<T: PodObject>(obj: &mut T) {
+    let spec = obj.pod_spec_mut();
+    if spec.termination_grace_period_seconds.is_some_and(|s| s < 0) {
+        spec.termination_grace_period_seconds = Some(1);
+    }
     defaults::default_pod_spec(obj.pod_spec_mut());
     if let Some(status) = obj.pod_status_mut().as_mut() {
         defaults::sync_pod_ips(status);
@@ -140,8 +151,9 @@ impl<T: PodObject> Strategy for PodStrategy<T> {
     }
 
     /// Generation 1; status reset to Pending with the QoS class (a client-supplied class is kept,
-    /// as kube's `GetPodQOS` reads it first); the SchedulingGated condition for gated pods.
-    fn prepare_for_create(&self, _ctx: &RequestContext, obj: &mut T) {
+    /// as kube's `GetPodQOS` reads it first); the SchedulingGated condition for gated pods;
+    /// AppArmor annotations synced to fields (with their deprecation warning).
+    fn prepare_for_create(&self, ctx: &RequestContext, obj: &mut T) {
         obj.meta_mut().generation = Some(1);
         let spec = spec_or_default(obj);
         let qos = obj
@@ -169,10 +181,18 @@ impl<T: PodObject> Strategy for PodStrategy<T> {
             status::update_pod_condition(&mut status, gated, jiff::Timestamp::now());
         }
         *obj.pod_status_mut() = Some(status);
+        let meta = obj.meta().clone();
+        apparmor::apply_version_skew(&meta, obj.pod_spec_mut(), &ctx.warnings);
     }
 
     fn validate(&self, _ctx: &RequestContext, obj: &T) -> FieldErrors {
         validation::validate_pod_create(obj.meta(), &spec_or_default(obj))
+    }
+
+    /// kube's `WarningsOnCreate`. There is no `warnings_on_update`: kube skips pod updates, a
+    /// frequent path on which humans rarely write pods.
+    fn warnings_on_create(&self, _ctx: &RequestContext, obj: &T) -> Vec<String> {
+        warnings::warnings_on_create(obj.meta(), &spec_or_default(obj))
     }
 
     /// kube's `podStrategy.GetResetFields`: status changes only through `pods/status`.

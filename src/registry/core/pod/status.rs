@@ -15,6 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use super::PodObject;
 use super::checks::invalid_each;
+use super::warnings::ip_warnings;
 use crate::api::field::{FieldError, FieldErrors, Path};
 use crate::api::table::TableColumnDefinition;
 use crate::api::validation::{is_qualified_name, name_is_dns_subdomain, validate_immutable_field};
@@ -78,6 +79,24 @@ impl<T: PodObject> Strategy for PodStatusStrategy<T> {
             old.pod_spec().unwrap_or(&empty),
             old.pod_status(),
         )
+    }
+
+    /// kube's `podStatusStrategy.WarningsOnUpdate`: pod and host IPs in non-standard forms.
+    fn warnings_on_update(&self, _ctx: &RequestContext, new: &T, _old: &T) -> Vec<String> {
+        let Some(status) = new.pod_status() else {
+            return Vec::new();
+        };
+        let mut warnings = Vec::new();
+        let status_path = Path::new("status");
+        for (i, ip) in status.pod_ips.iter().flatten().enumerate() {
+            let path = status_path.child("podIPs").index(i).child("ip");
+            warnings.extend(ip_warnings(&path, &ip.ip));
+        }
+        for (i, ip) in status.host_ips.iter().flatten().enumerate() {
+            let path = status_path.child("hostIPs").index(i).child("ip");
+            warnings.extend(ip_warnings(&path, &ip.ip));
+        }
+        warnings
     }
 
     fn table_columns(&self) -> Option<Vec<TableColumnDefinition>> {

@@ -23,6 +23,7 @@ pub(super) fn ctx() -> RequestContext {
         namespace: Some("default".into()),
         user: UserInfo::default(),
         admission: Arc::new(AllowAll),
+        warnings: Default::default(),
     }
 }
 
