@@ -77,15 +77,22 @@ fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// managedFields without the times (which differ between runs).
+/// managedFields without the times, which differ between runs, and so sorted by identity
+/// rather than by time (entries written within one second are ordered by name, later ones by
+/// time, so kube's order depends on how fast the steps ran).
 fn managed_fields(object: &Value) -> Value {
     let mut entries = object["metadata"]["managedFields"].clone();
     if let Some(list) = entries.as_array_mut() {
-        for entry in list {
+        for entry in list.iter_mut() {
             if let Some(map) = entry.as_object_mut() {
                 map.remove("time");
             }
         }
+        let key = |e: &Value| {
+            ["operation", "manager", "apiVersion", "subresource"]
+                .map(|k| e[k].as_str().unwrap_or("").to_string())
+        };
+        list.sort_by_key(key);
     }
     entries
 }
