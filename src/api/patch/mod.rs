@@ -61,6 +61,8 @@ mod apply_edge_tests;
 #[cfg(test)]
 mod apply_tests;
 #[cfg(test)]
+mod go_compare_tests;
+#[cfg(test)]
 mod real_schema_tests;
 #[cfg(test)]
 mod strategic_tests;

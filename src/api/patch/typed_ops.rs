@@ -475,6 +475,33 @@ mod tests {
     }
 
     #[test]
+    fn compare_counts_null_as_present() {
+        let model = pod_model();
+        let root = Node::root(model.for_kind("", "v1", "Pod").unwrap());
+        let before = json!({"spec": {"containers": null, "nodeName": null}});
+        let after = json!({"spec": {"containers": [{"name": "a"}], "nodeName": "n"}});
+        let c = compare(&before, &after, root);
+        // the list was there (as null): only its new item is added, with what is below it
+        assert_eq!(
+            paths(&c.added),
+            [
+                ".spec.containers[name=\"a\"]",
+                ".spec.containers[name=\"a\"].name"
+            ]
+        );
+        assert_eq!(paths(&c.modified), [".spec.nodeName"]);
+        let back = compare(&after, &before, root);
+        assert_eq!(
+            paths(&back.removed),
+            [
+                ".spec.containers[name=\"a\"]",
+                ".spec.containers[name=\"a\"].name"
+            ]
+        );
+        assert_eq!(paths(&back.modified), [".spec.nodeName"]);
+    }
+
+    #[test]
     fn merge_keeps_live_only_items_in_place() {
         let model = pod_model();
         let root = Node::root(model.for_kind("", "v1", "Pod").unwrap());
