@@ -15,8 +15,9 @@
 //! The Go facts come from the same embedded data the protobuf decoder reads: the message
 //! descriptors name each field and its type, `gotypes.txt` says how encoding/json writes it
 //! ([`FieldMode`]). Lists and maps are dropped when empty, as the `omitempty` that nearly all of
-//! them carry does (the descriptors cannot tell the few without it, such as `containers`, which
-//! validation requires to be non-empty anyway). Keys the Go type does not know are left alone.
+//! them carry does (the few without it, such as `containers`, which validation requires to be
+//! non-empty anyway, only matter in [`go_empty_object`]). Keys the Go type does not know are
+//! left alone.
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
