@@ -183,6 +183,87 @@ fn run_steps(kubeconfig: &Path) -> BTreeMap<String, Value> {
         "6-self-subject-access-review".into(),
         managed_fields(&serde_json::from_str(&review).expect("review json")),
     );
+
+    // (7) `kubectl auth can-i`: a self review sent as protobuf (zero values on the wire); the
+    // answer, logged at -v=9, carries the fieldsV1 JSON among the protobuf bytes.
+    out.insert(
+        "7-auth-can-i-protobuf".into(),
+        logged_fields_v1(kubeconfig, &["auth", "can-i", "get", "pods", "-v=9"]),
+    );
+    out
+}
+
+/// The fieldsV1 documents (`{"f:…}`) in the response bodies kubectl logged for `args`: at
+/// -v=9 client-go writes protobuf bodies as hex dumps, whose bytes hold fieldsV1 as raw JSON,
+/// and JSON bodies as a quoted string.
+fn logged_fields_v1(kubeconfig: &Path, args: &[&str]) -> Value {
+    let out = Command::new("kubectl")
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("kubectl");
+    let log = String::from_utf8_lossy(&out.stderr);
+    let mut found = Vec::new();
+    let mut body: Option<Vec<u8>> = None;
+    for line in log.lines() {
+        if line.contains("\"Response Body\" body=<") {
+            body = Some(Vec::new());
+            continue;
+        }
+        // A JSON answer is logged as one quoted string.
+        if let Some((_, quoted)) = line.split_once("\"Response Body\" body=") {
+            if let Ok(text) = serde_json::from_str::<String>(quoted) {
+                found.extend(fields_v1_in(text.as_bytes()));
+            }
+            continue;
+        }
+        let Some(bytes) = body.as_mut() else {
+            continue;
+        };
+        if line.trim() == ">" {
+            found.extend(fields_v1_in(bytes));
+            body = None;
+            continue;
+        }
+        // `\t00000090  3a 5b 0a 59 … |:[.Y{"f:spec":{"|`
+        let hex = line.split('|').next().unwrap_or("");
+        for word in hex.split_whitespace().skip(1) {
+            if let Ok(b) = u8::from_str_radix(word, 16) {
+                bytes.push(b);
+            }
+        }
+    }
+    Value::Array(found)
+}
+
+/// Every balanced `{"f:…}` JSON document in `bytes`.
+fn fields_v1_in(bytes: &[u8]) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(start) = bytes[i..]
+        .windows(4)
+        .position(|w| w == b"{\"f:")
+        .map(|p| p + i)
+    {
+        let mut depth = 0usize;
+        let mut end = bytes.len();
+        for (j, b) in bytes[start..].iter().enumerate() {
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = start + j + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push(serde_json::from_slice(&bytes[start..end]).unwrap_or(Value::Null));
+        i = end;
+    }
     out
 }
 
