@@ -184,6 +184,33 @@ fn run_steps(kubeconfig: &Path) -> BTreeMap<String, Value> {
         managed_fields(&serde_json::from_str(&review).expect("review json")),
     );
 
+    // (8) apply: server-side (an `Apply` entry from the configuration) and client-side (a
+    // create, then a strategic patch, both `Update`s)
+    let applied = SECURE_POD.replace("\"secure\"", "\"applied\"");
+    kubectl(
+        kubeconfig,
+        &["apply", "--server-side", "-f", "-"],
+        Some(&applied),
+    );
+    out.insert("8a-server-side-apply".into(), read("pod", "applied"));
+    let mut live: Value =
+        serde_json::from_str(&run(&["get", "pod", "applied", "-o", "json"])).expect("pod json");
+    live["metadata"]["labels"]["stage"] = json!("two");
+    kubectl(kubeconfig, &["replace", "-f", "-"], Some(&live.to_string()));
+    out.insert("8b-replace-applied".into(), read("pod", "applied"));
+    let config = |data: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "csa"},
+               "data": {"k": data}})
+        .to_string()
+    };
+    kubectl(kubeconfig, &["apply", "-f", "-"], Some(&config("1")));
+    out.insert("8c-client-side-apply".into(), read("configmap", "csa"));
+    kubectl(kubeconfig, &["apply", "-f", "-"], Some(&config("2")));
+    out.insert(
+        "8d-client-side-apply-again".into(),
+        read("configmap", "csa"),
+    );
+
     // (7) `kubectl auth can-i`: a self review sent as protobuf (zero values on the wire); the
     // answer, logged at -v=9, carries the fieldsV1 JSON among the protobuf bytes.
     out.insert(
