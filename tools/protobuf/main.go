@@ -140,6 +140,9 @@ func gotypes() error {
 			switch {
 			case jsonName == "" && (f.Anonymous || opts["inline"]):
 				mode = "inline"
+			case label == "rep" && !opts["omitempty"]:
+				// A list or map without omitempty: a nil one is written as `null`.
+				mode = "always"
 			case label == "rep":
 				mode = "repeated"
 			case f.Type.Kind() == reflect.Pointer:

@@ -12,6 +12,7 @@ use super::typed::{Node, to_field_set, validate};
 use super::typed_ops::compare;
 use super::updater::{ApplyFailure, Conflict, Updater, cap_update_managers};
 use crate::api::ApiError;
+use crate::api::protobuf::{go_empty_object, go_json_shape};
 use crate::api::schema::TypeRef;
 
 /// The annotation client-side `kubectl apply` keeps its last configuration in.
@@ -41,6 +42,21 @@ impl ManagedFieldsScope<'_> {
             node: Node::root(self.ty),
             reset: FieldSet::from_field_paths(self.reset_fields),
         }
+    }
+
+    /// `object` as kube holds it in its Go type, which is what kube compares when it records a
+    /// write (zero values of value fields present, empty `omitempty` ones gone); kinds without
+    /// a Go type here are compared as they are.
+    fn go_shaped(&self, object: &Value) -> Value {
+        let mut object = object.clone();
+        go_json_shape(&mut object, self.api_version, self.kind);
+        object
+    }
+
+    /// What kube compares a new object against: an empty Go object of the kind (`{}` for kinds
+    /// without a Go type here).
+    fn empty_object(&self) -> Value {
+        go_empty_object(self.api_version, self.kind).unwrap_or_else(|| Value::Object(Map::new()))
     }
 
     /// Go's `GroupVersionKind.String()`: `/v1, Kind=Pod`, `capstan.dev/v1, Kind=Pod`.
@@ -242,8 +258,8 @@ fn apply_once(
             scope.subresource,
         );
         updater.record(
-            &Value::Object(Map::new()),
-            live,
+            &scope.empty_object(),
+            &scope.go_shaped(live),
             &mut managed.entries,
             &id,
             scope.now,
@@ -388,18 +404,24 @@ pub fn record_update(
         return object;
     }
     let mut managed = managed;
-    let old_obj = old
-        .map(without_managed_fields)
-        .unwrap_or_else(|| Value::Object(Map::new()));
+    // kube compares Go objects: a create's "old" object is an empty one of the kind.
+    let old_obj = match old {
+        Some(o) => scope.go_shaped(&without_managed_fields(o)),
+        None => scope.empty_object(),
+    };
     let id = ManagerId::new(
         manager,
         Operation::Update,
         scope.api_version,
         scope.subresource,
     );
-    scope
-        .updater()
-        .record(&old_obj, &object, &mut managed.entries, &id, scope.now);
+    scope.updater().record(
+        &old_obj,
+        &scope.go_shaped(&object),
+        &mut managed.entries,
+        &id,
+        scope.now,
+    );
     cap_update_managers(&mut managed.entries);
     set_managed_fields(&mut object, &managed.encode());
     object

@@ -337,11 +337,12 @@ fn create_records_an_update_entry_like_kubectl_create() {
             "fieldsV1": {
                 "f:metadata": {"f:labels": {".": {}, "f:run": {}}},
                 "f:spec": {
-                    // kube has no "." here: Go's zero Pod carries `containers: null`. Lists
-                    // without that quirk (env) look the same in both.
-                    "f:containers": {".": {}, "k:{\"name\":\"p\"}": {
+                    // No "." on containers: the empty Go Pod the create is compared against
+                    // holds `containers: null`. `env` is `omitempty`, so it is added; so is the
+                    // container's value struct `resources`, which Go always writes.
+                    "f:containers": {"k:{\"name\":\"p\"}": {
                         ".": {}, "f:env": {".": {}, "k:{\"name\":\"A\"}": {".": {}, "f:name": {}, "f:value": {}}},
-                        "f:image": {}, "f:name": {}
+                        "f:image": {}, "f:name": {}, "f:resources": {}
                     }},
                     "f:restartPolicy": {}
                 }

@@ -21,6 +21,16 @@
 //! last-applied upgrade path and annotation update, `before-first-apply`, untracked objects stay
 //! untracked, managedFields sent by the client (`[]` resets), metadata stripping, the cap of ten
 //! updaters (`ancient-changes`), entry identity and order, conflict messages and causes.
+//! Non-apply writes (and `before-first-apply`) are compared on Go-shaped objects, as kube
+//! compares Go objects: [`go_json_shape`] on both sides, and a create against the kind's empty
+//! Go object ([`go_empty_object`]: value structs and non-`omitempty` scalars at zero,
+//! non-`omitempty` lists `null`, which counts as present). So pointer structs and `omitempty`
+//! containers that appear get their `"."` (at every depth of a new item), `containers` does not,
+//! and zero values a protobuf body carries are not owned; tests/managed_fields_compat.rs checks
+//! this against a recorded kube-apiserver 1.37.2.
+//!
+//! [`go_json_shape`]: crate::api::protobuf::go_json_shape
+//! [`go_empty_object`]: crate::api::protobuf::go_empty_object
 //!
 //! Not covered, on purpose or for lack of input:
 //! * Versions: managers of every apiVersion are compared on one schema, with no conversion
@@ -30,11 +40,8 @@
 //!   keys, duplicates); scalar types are left to the registry's validation.
 //! * Key-field defaults: the model carries no OpenAPI `default`s, so the one that matters
 //!   (`protocol: TCP` on container/service/endpoint ports) is a table in `typed`.
-//! * Go zero-value artifacts: kube compares Go objects, in which non-pointer structs and
-//!   non-`omitempty` lists always exist. Here a struct reached through a field is never reported
-//!   as added (matching kube for `spec`, `metadata`, `template`; kube would mark pointer structs
-//!   such as `rollingUpdate` with `.`), and a newly set list is (matching `env`, `ports`; kube
-//!   omits the `.` for `containers`). Ownership decisions are unaffected.
+//! * Kinds without a Go type here (none of the protobuf data's kinds) are compared as sent, as
+//!   kube compares its unstructured kinds; kinds with one are compared as Go holds them (next).
 //! * Nulls: kube's typed objects cannot hold them, so results here drop them.
 //! * Apply conflicts are a 409 whose message and `details.causes` kube builds specially;
 //!   [`ApplyConflicts`] gives both, and `ApiError` needs a variant carrying them.
@@ -60,6 +67,8 @@ mod updater;
 mod apply_edge_tests;
 #[cfg(test)]
 mod apply_tests;
+#[cfg(test)]
+mod go_compare_tests;
 #[cfg(test)]
 mod real_schema_tests;
 #[cfg(test)]

@@ -30,13 +30,11 @@ impl Comparison {
     }
 }
 
-/// Compares `lhs` (before) with `rhs` (after).
-///
-/// One deliberate difference from structured-merge-diff: a struct that appears with content is
-/// not itself reported as added. kube compares Go objects, where a non-pointer struct is always
-/// present (as `{}`), so kube never reports those; treating every struct that way keeps
-/// managedFields from claiming `f:spec`-style struct nodes (kube reports pointer structs, which
-/// the schema cannot tell apart).
+/// Compares `lhs` (before) with `rhs` (after), as structured-merge-diff does: a container
+/// missing on the left is itself added (at every depth), one missing on the right removed; a
+/// `null` counts as present (kube compares Go objects, where a non-`omitempty` list left nil is
+/// written as `null`: `containers: null` in the empty Pod a create is compared against, so the
+/// create does not add `containers` itself).
 pub(crate) fn compare(lhs: &Value, rhs: &Value, node: Node<'_>) -> Comparison {
     let mut c = Comparison::default();
     compare_walk(Some(lhs), Some(rhs), node, &mut Vec::new(), &mut c);
@@ -50,22 +48,26 @@ fn compare_walk(
     path: &mut Vec<PathElement>,
     c: &mut Comparison,
 ) {
-    let (la, ra) = (l.map(|v| node.atom(Some(v))), r.map(|v| node.atom(Some(v))));
-    let Some(atom) = ra.or(la) else {
-        return;
-    };
+    // A null takes the form of the other side (structured-merge-diff's wildcard).
+    let (lv, rv) = (l.filter(|v| !v.is_null()), r.filter(|v| !v.is_null()));
+    let (la, ra) = (
+        lv.map(|v| node.atom(Some(v))),
+        rv.map(|v| node.atom(Some(v))),
+    );
+    let atom = ra.or(la).unwrap_or(Atom::Scalar);
     if let (Some(la), Some(ra)) = (la, ra)
         && !la.same_kind(&ra)
     {
         // A type change: the position is modified; what was below is gone, what is below now
         // is new.
         c.modified.insert(path);
-        compare_children(la, l, None, path, c);
-        compare_children(ra, None, r, path, c);
+        compare_children(la, lv, None, path, c);
+        compare_children(ra, None, rv, path, c);
         return;
     }
-    if is_leaf(&atom, l, r) {
+    if is_leaf(&atom, lv, rv) {
         match (l, r) {
+            (None, None) => {}
             (None, _) => c.added.insert(path),
             (_, None) => c.removed.insert(path),
             (Some(a), Some(b)) if a != b => c.modified.insert(path),
@@ -73,23 +75,12 @@ fn compare_walk(
         }
         return;
     }
-    compare_children(atom, l, r, path, c);
+    compare_children(atom, lv, rv, path, c);
     match (l, r) {
-        (None, Some(_)) if !is_struct_field(&atom, path) => c.added.insert(path),
+        (None, Some(_)) => c.added.insert(path),
         (Some(_), None) => c.removed.insert(path),
         _ => {}
     }
-}
-
-/// A struct reached through a field (list items are always reported).
-fn is_struct_field(atom: &Atom<'_>, path: &[PathElement]) -> bool {
-    matches!(
-        atom,
-        Atom::Map {
-            fields: Some(_),
-            ..
-        }
-    ) && matches!(path.last(), Some(PathElement::Field(_)))
 }
 
 /// Atomic lists and maps, scalars, and containers empty on both sides are compared whole.
@@ -473,12 +464,41 @@ mod tests {
         assert_eq!(
             paths(&c.added),
             [
+                // missing before: the struct itself is added, as structured-merge-diff says
+                ".metadata",
                 ".metadata.labels",
                 ".metadata.labels.k",
                 ".spec.containers[name=\"c\"]",
                 ".spec.containers[name=\"c\"].name"
             ]
         );
+    }
+
+    #[test]
+    fn compare_counts_null_as_present() {
+        let model = pod_model();
+        let root = Node::root(model.for_kind("", "v1", "Pod").unwrap());
+        let before = json!({"spec": {"containers": null, "nodeName": null}});
+        let after = json!({"spec": {"containers": [{"name": "a"}], "nodeName": "n"}});
+        let c = compare(&before, &after, root);
+        // the list was there (as null): only its new item is added, with what is below it
+        assert_eq!(
+            paths(&c.added),
+            [
+                ".spec.containers[name=\"a\"]",
+                ".spec.containers[name=\"a\"].name"
+            ]
+        );
+        assert_eq!(paths(&c.modified), [".spec.nodeName"]);
+        let back = compare(&after, &before, root);
+        assert_eq!(
+            paths(&back.removed),
+            [
+                ".spec.containers[name=\"a\"]",
+                ".spec.containers[name=\"a\"].name"
+            ]
+        );
+        assert_eq!(paths(&back.modified), [".spec.nodeName"]);
     }
 
     #[test]

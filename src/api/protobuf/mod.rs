@@ -16,7 +16,7 @@ mod json;
 mod schema;
 mod shape;
 
-pub use shape::go_json_shape;
+pub use shape::{go_empty_object, go_json_shape};
 
 use prost_reflect::{DynamicMessage, Value as Pb};
 use serde_json::Value;

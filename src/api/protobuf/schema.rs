@@ -27,7 +27,8 @@ pub enum FieldMode {
     Pointer,
     /// No `omitempty`, or a struct (encoding/json ignores `omitempty` on structs): written even
     /// when zero. go-to-protobuf always puts such fields on the wire; one missing there (a
-    /// hand-made encoder) is left out rather than invented.
+    /// hand-made encoder) is left out rather than invented. On a list or map (`containers`): a
+    /// nil one is written as `null`, which only the empty object of a kind shows.
     Always,
     /// `omitzero`: left out when the value is zero (`creationTimestamp` of a new object).
     OmitZero,

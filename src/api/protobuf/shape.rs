@@ -15,8 +15,9 @@
 //! The Go facts come from the same embedded data the protobuf decoder reads: the message
 //! descriptors name each field and its type, `gotypes.txt` says how encoding/json writes it
 //! ([`FieldMode`]). Lists and maps are dropped when empty, as the `omitempty` that nearly all of
-//! them carry does (the descriptors cannot tell the few without it, such as `containers`, which
-//! validation requires to be non-empty anyway). Keys the Go type does not know are left alone.
+//! them carry does (the few without it, such as `containers`, which validation requires to be
+//! non-empty anyway, only matter in [`go_empty_object`]). Keys the Go type does not know are
+//! left alone.
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
@@ -37,10 +38,7 @@ const SAME_SHAPE: [(TypeMeta, TypeMeta); 1] = [(("capstan.dev/v1", "Pod"), ("v1"
 /// Brings `object`, of `api_version`/`kind`, to the JSON kube-apiserver would hold for it.
 /// Returns false (leaving `object` as it is) for kinds without a Go type here.
 pub fn go_json_shape(object: &mut Value, api_version: &str, kind: &str) -> bool {
-    let (api_version, kind) = SAME_SHAPE
-        .iter()
-        .find(|(own, _)| *own == (api_version, kind))
-        .map_or((api_version, kind), |(_, core)| *core);
+    let (api_version, kind) = core_shape(api_version, kind);
     let Ok(schema) = schema() else {
         return false;
     };
@@ -52,6 +50,56 @@ pub fn go_json_shape(object: &mut Value, api_version: &str, kind: &str) -> bool 
     };
     shape_message(schema, object, &message);
     true
+}
+
+/// An empty Go object of `api_version`/`kind` as kube's unstructured converter writes it: the
+/// "old" object kube compares a create against when it records managedFields. Value structs
+/// and non-`omitempty` scalars hold their zero values and a non-`omitempty` list or map is
+/// `null` (`{"metadata": {}, "spec": {"containers": null}, "status": {}}` for a Pod), so none of
+/// them counts as added by the create. `None` for kinds without a Go type here.
+pub fn go_empty_object(api_version: &str, kind: &str) -> Option<Value> {
+    let mut object = Value::Object(Map::new());
+    if !go_json_shape(&mut object, api_version, kind) {
+        return None;
+    }
+    let (api_version, kind) = core_shape(api_version, kind);
+    let schema = schema().ok()?;
+    let message = schema
+        .message_for(api_version, kind)
+        .and_then(|name| schema.pool.get_message_by_name(name))?;
+    add_nil_collections(schema, &mut object, &message);
+    Some(object)
+}
+
+/// The core kind a Capstan kind shares its shape with, or the kind itself.
+fn core_shape<'a>(api_version: &'a str, kind: &'a str) -> (&'a str, &'a str) {
+    SAME_SHAPE
+        .iter()
+        .find(|(own, _)| *own == (api_version, kind))
+        .map_or((api_version, kind), |(_, core)| *core)
+}
+
+/// Writes `null` for the absent non-`omitempty` lists and maps of the structs in `value`.
+fn add_nil_collections(schema: &Schema, value: &mut Value, message: &MessageDescriptor) {
+    if is_opaque(message) {
+        return;
+    }
+    let Value::Object(map) = value else {
+        return;
+    };
+    let mut fields = Vec::new();
+    json_fields(schema, message, &mut fields);
+    for (field, mode) in fields {
+        if field.is_list() || field.is_map() {
+            if mode == FieldMode::Always && !map.contains_key(field.name()) {
+                map.insert(field.name().to_string(), Value::Null);
+            }
+        } else if let (Kind::Message(inner), Some(child)) =
+            (field.kind(), map.get_mut(field.name()))
+        {
+            add_nil_collections(schema, child, &inner);
+        }
+    }
 }
 
 /// Types with a hand-written JSON form (a string, a number, opaque JSON): kept as sent.
@@ -282,6 +330,18 @@ mod tests {
             json!({"name": "v", "emptyDir": {}, "configMap": {}})
         );
         assert_eq!(pod["status"], json!({"phase": "Pending"}));
+    }
+
+    #[test]
+    fn empty_objects_hold_go_zero_values() {
+        let pod = json!({"metadata": {}, "spec": {"containers": null}, "status": {}});
+        assert_eq!(go_empty_object("v1", "Pod"), Some(pod.clone()));
+        assert_eq!(go_empty_object("capstan.dev/v1", "Pod"), Some(pod));
+        assert_eq!(
+            go_empty_object("authorization.k8s.io/v1", "SelfSubjectAccessReview"),
+            Some(json!({"metadata": {}, "spec": {}, "status": {"allowed": false}}))
+        );
+        assert_eq!(go_empty_object("example.com/v1", "Widget"), None);
     }
 
     #[test]
