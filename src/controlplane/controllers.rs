@@ -68,12 +68,19 @@ impl BuiltinControllers {
 
 /// What deleting a namespace empties, in order: pods first, then every other namespaced
 /// resource the groups serve (kube's OrderedNamespaceDeletion: pods go before what they use).
+/// A resource served in two groups over one storage (core/v1 and events.k8s.io/v1 events) is
+/// emptied once, through the first group that serves it.
 pub(crate) fn namespace_content(
     core: &StorageMap,
     named: &[StorageMap],
 ) -> Vec<Vec<Arc<dyn Rest>>> {
+    let mut stored = std::collections::BTreeSet::new();
     let (pods, rest) = deletable_namespaced(core.iter().chain(named.iter().flatten()))
         .into_iter()
+        .filter(|r| {
+            let storage = r.storage_descriptor();
+            stored.insert((storage.group.clone(), storage.plural.clone()))
+        })
         .partition(|r| r.descriptor().plural == "pods");
     vec![pods, rest]
 }
