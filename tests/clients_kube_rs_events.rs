@@ -153,10 +153,25 @@ async fn the_group_is_discovered() {
     assert_eq!(events["storageVersionHash"], "r2yiGXH7wu8=");
     assert_eq!(find(&core)["storageVersionHash"], "r2yiGXH7wu8=");
 
+    // OpenAPI v3 documents the group with the new shape's schema
+    let doc = get("/openapi/v3/apis/events.k8s.io/v1").await;
+    let path = &doc["paths"]["/apis/events.k8s.io/v1/namespaces/{namespace}/events/{name}"];
+    assert!(path["patch"].is_object(), "{path}");
+    let schema = &doc["components"]["schemas"]["io.k8s.api.events.v1.Event"];
+    assert!(schema["properties"]["regarding"].is_object(), "{schema}");
+
     let c = capstan;
-    let rows = tokio::task::spawn_blocking(move || c.kubectl_ok(&["api-resources"]))
-        .await
-        .unwrap();
+    let (rows, explained) = tokio::task::spawn_blocking(move || {
+        let rows = c.kubectl_ok(&["api-resources"]);
+        let explained = c.kubectl_ok(&["explain", "events.note", "--api-version=events.k8s.io/v1"]);
+        (rows, explained)
+    })
+    .await
+    .unwrap();
+    assert!(
+        explained.contains("GROUP:      events.k8s.io"),
+        "{explained}"
+    );
     assert!(
         rows.lines().any(|l| {
             let cols: Vec<&str> = l.split_whitespace().collect();
