@@ -97,3 +97,40 @@ fn spawn_until(
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::registry::{core, events};
+    use crate::storage::SharedStorage;
+    use crate::storage::embedded::EmbeddedStorage;
+
+    /// core/v1 and events.k8s.io/v1 events are one storage: a namespace's deletion lists and
+    /// deletes them once, through core/v1.
+    #[tokio::test]
+    async fn shared_storage_is_emptied_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage: SharedStorage = Arc::new(
+            EmbeddedStorage::open(dir.path().join("capstan.redb"))
+                .await
+                .unwrap(),
+        );
+        let hour = Duration::from_secs(3600);
+        let core = StorageMap::from([(
+            "events".to_string(),
+            core::event_storage(storage.clone(), "/p", hour),
+        )]);
+        let named = events::versions(storage, "/p", hour)
+            .into_iter()
+            .map(|(_, map)| map)
+            .collect::<Vec<_>>();
+        let content = namespace_content(&core, &named);
+        let groups: Vec<Vec<String>> = content
+            .iter()
+            .map(|step| step.iter().map(|r| r.descriptor().api_version()).collect())
+            .collect();
+        assert_eq!(groups, [Vec::<String>::new(), vec!["v1".to_string()]]);
+    }
+}
