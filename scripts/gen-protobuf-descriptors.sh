@@ -34,6 +34,7 @@ ln -s "$apimachinery" "$include/k8s.io/apimachinery"
 protos=(
   k8s.io/api/core/v1/generated.proto
   k8s.io/api/coordination/v1/generated.proto
+  k8s.io/api/events/v1/generated.proto
   k8s.io/api/policy/v1/generated.proto
   k8s.io/api/authentication/v1/generated.proto
   k8s.io/api/authorization/v1/generated.proto

@@ -60,6 +60,14 @@ fn typed_clientset_writes_every_core_kind_with_protobuf_bodies() {
     run(&c, "writes", "writes", &[]);
 }
 
+/// client-go's events.k8s.io/v1 recorder: a created event, then a series patched onto it (a
+/// strategic merge patch), read back through core/v1 too.
+#[test]
+fn events_recorder_creates_and_patches_series() {
+    let c = Capstan::start();
+    run(&c, "events", "events", &[]);
+}
+
 #[test]
 fn retry_on_conflict_lands_every_concurrent_increment() {
     let c = Capstan::start();

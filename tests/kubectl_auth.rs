@@ -140,6 +140,7 @@ async fn reviews_over_http() {
     assert_eq!(
         names,
         [
+            "events.k8s.io",
             "authentication.k8s.io",
             "authorization.k8s.io",
             "coordination.k8s.io",

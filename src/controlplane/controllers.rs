@@ -68,12 +68,19 @@ impl BuiltinControllers {
 
 /// What deleting a namespace empties, in order: pods first, then every other namespaced
 /// resource the groups serve (kube's OrderedNamespaceDeletion: pods go before what they use).
+/// A resource served in two groups over one storage (core/v1 and events.k8s.io/v1 events) is
+/// emptied once, through the first group that serves it.
 pub(crate) fn namespace_content(
     core: &StorageMap,
     named: &[StorageMap],
 ) -> Vec<Vec<Arc<dyn Rest>>> {
+    let mut stored = std::collections::BTreeSet::new();
     let (pods, rest) = deletable_namespaced(core.iter().chain(named.iter().flatten()))
         .into_iter()
+        .filter(|r| {
+            let storage = r.storage_descriptor();
+            stored.insert((storage.group.clone(), storage.plural.clone()))
+        })
         .partition(|r| r.descriptor().plural == "pods");
     vec![pods, rest]
 }
@@ -89,4 +96,41 @@ fn spawn_until(
             () = stop => {}
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::registry::{core, events};
+    use crate::storage::SharedStorage;
+    use crate::storage::embedded::EmbeddedStorage;
+
+    /// core/v1 and events.k8s.io/v1 events are one storage: a namespace's deletion lists and
+    /// deletes them once, through core/v1.
+    #[tokio::test]
+    async fn shared_storage_is_emptied_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage: SharedStorage = Arc::new(
+            EmbeddedStorage::open(dir.path().join("capstan.redb"))
+                .await
+                .unwrap(),
+        );
+        let hour = Duration::from_secs(3600);
+        let core = StorageMap::from([(
+            "events".to_string(),
+            core::event_storage(storage.clone(), "/p", hour),
+        )]);
+        let named = events::versions(storage, "/p", hour)
+            .into_iter()
+            .map(|(_, map)| map)
+            .collect::<Vec<_>>();
+        let content = namespace_content(&core, &named);
+        let groups: Vec<Vec<String>> = content
+            .iter()
+            .map(|step| step.iter().map(|r| r.descriptor().api_version()).collect())
+            .collect();
+        assert_eq!(groups, [Vec::<String>::new(), vec!["v1".to_string()]]);
+    }
 }

@@ -1,6 +1,7 @@
 //! Standalone Capstan, assembled from the generic pieces (kube's `pkg/controlplane`): the storage
 //! backend (behind the watch cache), the core/v1 (namespaces, pods, configmaps, secrets, events
-//! with `--event-ttl`), authentication.k8s.io and authorization.k8s.io (the self reviews),
+//! with `--event-ttl`), events.k8s.io (v1 events over the core events' storage),
+//! authentication.k8s.io and authorization.k8s.io (the self reviews),
 //! coordination.k8s.io (v1 leases) and capstan.dev (v1, v1beta1) groups, admission, and the
 //! post-start hooks that bootstrap namespaces, compact history and start the built-in controllers
 //! (the namespace finalizer and the pod finisher).
@@ -17,6 +18,7 @@ use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SelfSubjectRulesReview};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Binding;
+use k8s_openapi::api::events::v1::Event as EventsEvent;
 use serde_json::json;
 
 use crate::api::ApiError;
@@ -29,7 +31,7 @@ use crate::auth::{Admit, UserInfo};
 use crate::endpoints::{ApiGroupInfo, ApiVersionInfo, Installer};
 use crate::registry::converting::StorageMap;
 use crate::registry::{
-    RequestContext, Rest, authentication, authorization, capstan, coordination, core,
+    RequestContext, Rest, authentication, authorization, capstan, coordination, core, events,
 };
 use crate::server::config::CompletedConfig;
 use crate::server::openapi::openapi_router;
@@ -47,8 +49,8 @@ use controllers::BuiltinControllers;
 pub const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
 
 /// The resources (storage group, resource) whose watches and lists the watch cache serves:
-/// every listed and watched resource but events, which kube-apiserver does not cache either
-/// (many, written often, rarely watched).
+/// every listed and watched resource but events (core/v1 and events.k8s.io/v1 alike, one
+/// storage), which kube-apiserver does not cache either (many, written often, rarely watched).
 pub const WATCH_CACHED: [(&str, &str); 6] = [
     ("core", "namespaces"),
     ("core", "pods"),
@@ -87,13 +89,14 @@ pub async fn open_storage(config: &CompletedConfig) -> anyhow::Result<SharedStor
         .with_context(|| format!("opening storage ({backend:?})"))
 }
 
-/// The schemas of every kind the standalone server serves: the core kinds, coordination.k8s.io's
-/// Lease, capstan.dev's Pod and the Binding its `pods/binding` takes, and the self reviews.
+/// The schemas of every kind the standalone server serves: the core kinds, events.k8s.io's Event,
+/// coordination.k8s.io's Lease, capstan.dev's Pod and the Binding its `pods/binding` takes, and the self reviews.
 /// Handlers (strategic merge patch, apply, managedFields, field validation) and the OpenAPI
 /// documents read this one model.
 pub fn schema_model() -> SchemaModel {
     crate::api::scheme::capstan::schema::add_v1beta1_schemas(
         SchemaModelBuilder::with_core_kinds()
+            .add_kind::<EventsEvent>(events::GROUP, events::VERSION, "Event")
             .add_kind::<Lease>(coordination::GROUP, coordination::VERSION, "Lease")
             .add_kind::<CapstanPod>(capstan::GROUP, "v1", "Pod")
             .add_kind::<Binding>(capstan::GROUP, "v1", "Binding")
@@ -135,6 +138,7 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
         NamespaceLifecycle::new(storage.clone(), &prefix),
     )]));
 
+    let event_ttl = config.storage().event_ttl;
     let mut core_resources = core::namespace::namespace_storage(storage.clone(), &prefix);
     let namespaces = core_resources["namespaces"].clone();
     core_resources.insert(
@@ -147,14 +151,20 @@ pub fn build(config: CompletedConfig, storage: SharedStorage) -> GenericApiServe
     );
     core_resources.insert(
         "events".into(),
-        core::event::event_storage(storage.clone(), &prefix, config.storage().event_ttl),
+        core::event::event_storage(storage.clone(), &prefix, event_ttl),
     );
     core_resources.extend(core::pod::pod_storage(storage.clone(), &prefix));
 
     // The named groups, in the order /apis lists them, each with its storage version (the one
     // the controllers act on: every served version of a group shares its keys). kube lists its
-    // built-in groups first; the self reviews ask the authorizer the filter chain asks.
+    // built-in groups first, in its aggregator's priority order (events.k8s.io before the self
+    // reviews); the self reviews ask the authorizer the filter chain asks.
     let (groups, stored): (Vec<ApiGroupInfo>, Vec<StorageMap>) = [
+        (
+            events::GROUP,
+            events::VERSION,
+            events::versions(storage.clone(), &prefix, event_ttl),
+        ),
         (
             authentication::GROUP,
             "v1",

@@ -16,6 +16,7 @@ pub mod codec;
 pub mod converting;
 pub mod coordination;
 pub mod core;
+pub mod events;
 pub mod review;
 pub mod store;
 pub mod strategy;

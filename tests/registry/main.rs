@@ -12,6 +12,7 @@ mod core_kinds;
 mod create;
 mod delete;
 mod events;
+mod events_api;
 mod leases;
 mod list;
 mod update;

@@ -49,6 +49,7 @@ var scenarios = map[string]func(*probe){
 	"generation":     generationContract,
 	"consistency":    watchListConsistency,
 	"leaderelection": leaderElection,
+	"events":         eventsRecorder,
 }
 
 func (p *probe) emit(fields map[string]any) {

@@ -17,8 +17,11 @@ use serde_json::Value;
 use super::configmap::namespaced_verbs;
 use super::name_column;
 use crate::api::table::{TableColumnDefinition, human_duration};
-use crate::api::validation::{is_dns1123_subdomain, is_path_segment_name, is_qualified_name};
+use crate::api::validation::{
+    is_dns1123_subdomain, is_path_segment_name, is_qualified_name, name_is_dns_subdomain,
+};
 use crate::api::{FieldError, FieldErrors, ResourceDescriptor};
+use crate::registry::events::validation as events_api;
 use crate::registry::store::Store;
 use crate::registry::{RequestContext, Rest, Strategy};
 use crate::storage::SharedStorage;
@@ -69,22 +72,30 @@ pub fn event_storage(storage: SharedStorage, prefix: &str, ttl: Duration) -> Arc
         event_descriptor(),
         KeyLayout::new(prefix, "core", "events"),
         storage,
-        EventStrategy { ttl },
+        EventStrategy {
+            ttl,
+            events_api: false,
+        },
         namespaced_verbs(),
     ))
 }
 
-/// The rules of core/v1 Event.
+/// The rules of core/v1 Event, and of the same stored Event written through events.k8s.io/v1.
 #[derive(Clone, Copy, Debug)]
 pub struct EventStrategy {
     /// How long an event lives after each write.
     pub ttl: Duration,
+    /// Whether requests name events.k8s.io/v1: kube's `ValidateEventCreate`/`ValidateEventUpdate`
+    /// then add the strict rules of the new API to the legacy ones, and names must be DNS
+    /// subdomains.
+    pub events_api: bool,
 }
 
 impl Default for EventStrategy {
     fn default() -> Self {
         Self {
             ttl: DEFAULT_EVENT_TTL,
+            events_api: false,
         }
     }
 }
@@ -118,6 +129,12 @@ fn at_most(errs: &mut FieldErrors, path: &str, value: &str, limit: usize) {
 /// events.k8s.io): the namespace matches the involved object's; an event with `eventTime` (the
 /// new API's shape) also names its reporting controller and instance, action and reason.
 pub fn validate_event(event: &Event) -> FieldErrors {
+    validate_event_at(event, "reportingComponent")
+}
+
+/// [`validate_event`] naming the reporting controller's field `controller_path`: events.k8s.io
+/// requests get kube's own path, `reportingController`.
+pub(crate) fn validate_event_at(event: &Event, controller_path: &str) -> FieldErrors {
     let mut errs = FieldErrors::new();
     let namespace = event.metadata.namespace.as_deref().unwrap_or("");
     let involved_ns = event.involved_object.namespace.as_deref().unwrap_or("");
@@ -146,11 +163,11 @@ pub fn validate_event(event: &Event) -> FieldErrors {
         // `reportingComponent` (events.k8s.io's `reportingController`).
         let controller = s(&event.reporting_component);
         if controller.is_empty() {
-            errs.push(FieldError::required("reportingComponent", ""));
+            errs.push(FieldError::required(controller_path, ""));
         }
         for msg in is_qualified_name(&controller) {
             errs.push(FieldError::invalid(
-                "reportingComponent",
+                controller_path,
                 controller.as_str(),
                 msg,
             ));
@@ -177,15 +194,32 @@ impl Strategy for EventStrategy {
     type Object = Event;
 
     fn name_validator(&self) -> crate::api::validation::NameValidator {
-        name_is_path_segment
+        if self.events_api {
+            // kube's strict create runs ValidateObjectMeta with NameIsDNSSubdomain
+            name_is_dns_subdomain
+        } else {
+            name_is_path_segment
+        }
     }
 
     fn validate(&self, _ctx: &RequestContext, event: &Event) -> FieldErrors {
-        validate_event(event)
+        if self.events_api {
+            let mut errs = validate_event_at(event, "reportingController");
+            errs.extend(events_api::validate_create(event));
+            errs
+        } else {
+            validate_event(event)
+        }
     }
 
-    fn validate_update(&self, _ctx: &RequestContext, new: &Event, _old: &Event) -> FieldErrors {
-        validate_event(new)
+    fn validate_update(&self, _ctx: &RequestContext, new: &Event, old: &Event) -> FieldErrors {
+        if self.events_api {
+            let mut errs = validate_event_at(new, "reportingController");
+            errs.extend(events_api::validate_update(new, old));
+            errs
+        } else {
+            validate_event(new)
+        }
     }
 
     fn allow_create_on_update(&self) -> bool {

@@ -123,11 +123,13 @@ fn every_write_lives_the_ttl_unless_it_is_zero() {
     let e = event(json!({"metadata": {"name": "a"}, "involvedObject": {}}));
     let strategy = EventStrategy {
         ttl: Duration::from_secs(90),
+        ..Default::default()
     };
     assert_eq!(strategy.ttl(&e, false), Some(Duration::from_secs(90)));
     assert_eq!(strategy.ttl(&e, true), Some(Duration::from_secs(90)));
     let forever = EventStrategy {
         ttl: Duration::ZERO,
+        ..Default::default()
     };
     assert_eq!(forever.ttl(&e, false), None);
     assert_eq!(EventStrategy::default().ttl, Duration::from_secs(3600));
