@@ -16,6 +16,10 @@
 //! Architecture invariants: `registry` never sees HTTP types; `storage` never builds a Status; only
 //! `endpoints` negotiates content.
 
+// No `unwrap()`/`expect()` outside tests: a request must never be able to panic the server (the
+// test command runs clippy with `-D warnings`, so this is enforced).
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod api;
 pub mod auth;
 pub mod controllers;

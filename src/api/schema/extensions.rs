@@ -58,6 +58,7 @@ struct RawExtensions {
 
 static TABLE: LazyLock<BTreeMap<String, DefinitionExtensions>> = LazyLock::new(|| {
     // The table is compiled in and `table_parses` checks it, so failing here is a build defect.
+    #[allow(clippy::expect_used)]
     parse(TABLE_JSON).expect("src/api/schema/extensions.json is valid (see its unit test)")
 });
 
