@@ -224,3 +224,39 @@ async fn unknown_resources_verbs_and_media_types() {
         .await;
     assert_status(code, &s, 405, "MethodNotAllowed");
 }
+
+/// Methods a path does not take: kube-apiserver's go-restful routes (`/version`, `/api`, group
+/// versions, resources) refuse HEAD and unregistered methods with a 405 Status; its plain mux
+/// (`/`, `/apis`, `/apis/<group>`, `/openapi/…`) answers any method as GET. The expected answers
+/// are kube-apiserver 1.37.2's (`methods_are_answered_as_kube_apiserver_answers_them` in
+/// tests/kube_apiserver.rs compares the two live).
+#[tokio::test]
+async fn methods_are_refused_or_served_as_kube_routes_them() {
+    let c = tokio::task::spawn_blocking(Capstan::start).await.unwrap();
+    for (method, path, code) in [
+        ("HEAD", "/version", 405),
+        ("POST", "/version", 405),
+        ("HEAD", "/api", 405),
+        ("DELETE", "/api", 405),
+        ("POST", "/api/v1", 405),
+        ("HEAD", "/api/v1/namespaces/default", 405),
+        ("OPTIONS", "/api/v1/namespaces", 405),
+        ("HEAD", "/api/v1/nope", 404),
+        ("POST", "/", 200),
+        ("HEAD", "/", 200),
+        ("POST", "/apis", 200),
+        ("POST", "/apis/coordination.k8s.io", 200),
+        ("POST", "/openapi/v2", 200),
+    ] {
+        let (status, body) = c.raw(method, path, None, Vec::new()).await;
+        assert_eq!(status, code, "{method} {path}: {body}");
+        if code == 405 && method != "HEAD" {
+            assert_eq!(body["kind"], "Status", "{method} {path}");
+            assert_eq!(body["reason"], "MethodNotAllowed", "{method} {path}");
+            assert_eq!(body["code"], 405, "{method} {path}");
+        }
+    }
+    // Nothing was created by the refused writes.
+    let (_, namespaces) = c.raw("GET", "/api/v1/namespaces", None, Vec::new()).await;
+    assert_eq!(namespaces["items"].as_array().map(Vec::len), Some(3));
+}

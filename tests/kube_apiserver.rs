@@ -70,3 +70,60 @@ async fn kube_apiserver_shares_etcd_with_capstan() {
     assert!(pods.get_opt("q").await.unwrap().is_none());
     assert!(pods.get_opt("p").await.unwrap().is_some());
 }
+
+/// The paths and methods whose answers depend on which of kube-apiserver's two muxes serves them
+/// (go-restful routes refuse HEAD and unregistered methods with a 405 Status; the plain mux answers
+/// any method as GET). Capstan must give the same status and, for errors, the same reason.
+const METHOD_PROBES: [(&str, &str); 14] = [
+    ("HEAD", "/version"),
+    ("POST", "/version"),
+    ("HEAD", "/api"),
+    ("DELETE", "/api"),
+    ("POST", "/api/v1"),
+    ("POST", "/"),
+    ("HEAD", "/"),
+    ("POST", "/apis"),
+    ("POST", "/apis/coordination.k8s.io"),
+    ("HEAD", "/apis/coordination.k8s.io/v1"),
+    ("POST", "/openapi/v2"),
+    ("HEAD", "/api/v1/namespaces/default"),
+    ("OPTIONS", "/api/v1/namespaces"),
+    ("HEAD", "/api/v1/nope"),
+];
+
+async fn method_answers(client: &kube::Client) -> Vec<(String, u16, Option<String>)> {
+    let mut answers = Vec::new();
+    for (method, path) in METHOD_PROBES {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Vec::new())
+            .unwrap();
+        let res = client.send(req.map(Into::into)).await.unwrap();
+        let status = res.status().as_u16();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let reason = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["reason"].as_str().map(String::from));
+        answers.push((format!("{method} {path}"), status, reason));
+    }
+    answers
+}
+
+#[tokio::test]
+#[ignore = "builds kube-apiserver on first use (minutes); run with --ignored"]
+async fn methods_are_answered_as_kube_apiserver_answers_them() {
+    let etcd = tokio::task::spawn_blocking(Etcd::start).await.unwrap();
+    let endpoint = etcd.endpoint.clone();
+    let kube = tokio::task::spawn_blocking(move || KubeApiserver::start(&endpoint))
+        .await
+        .unwrap();
+    let capstan = tokio::task::spawn_blocking(Capstan::start).await.unwrap();
+    assert_eq!(
+        method_answers(&capstan.client().await).await,
+        method_answers(&kube.client().await).await
+    );
+}

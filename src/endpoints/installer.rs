@@ -17,7 +17,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::any;
+
+use super::methods::{any_method, get_only};
 use http::{HeaderMap, Uri};
 
 use crate::api::ApiError;
@@ -53,7 +55,7 @@ pub(crate) fn build_router(installer: Installer) -> Router {
         let docs = discovery.clone();
         router = router.route(
             "/api",
-            get(move |uri: Uri, headers: HeaderMap| async move {
+            get_only(move |uri: Uri, headers: HeaderMap| async move {
                 discovery::serve::api(&docs, &uri, &headers)
             }),
         );
@@ -61,17 +63,18 @@ pub(crate) fn build_router(installer: Installer) -> Router {
     let docs = discovery.clone();
     router = router.route(
         "/apis",
-        get(move |headers: HeaderMap| async move { discovery::serve::apis(&docs, &headers) }),
+        any_method(
+            move |headers: HeaderMap| async move { discovery::serve::apis(&docs, &headers) },
+        ),
     );
     for group in &groups {
         if let Some(doc) = discovery.groups.get(&group.group).cloned() {
-            router =
-                router.route(
-                    &format!("/apis/{}", group.group),
-                    get(move |headers: HeaderMap| async move {
-                        discovery::serve::document(&headers, &doc)
-                    }),
-                );
+            router = router.route(
+                &format!("/apis/{}", group.group),
+                any_method(move |headers: HeaderMap| async move {
+                    discovery::serve::document(&headers, &doc)
+                }),
+            );
         }
     }
 
@@ -96,7 +99,7 @@ pub(crate) fn build_router(installer: Installer) -> Router {
             router = router
                 .route(
                     &base,
-                    get(move |headers: HeaderMap| async move {
+                    get_only(move |headers: HeaderMap| async move {
                         discovery::serve::document(&headers, &doc)
                     }),
                 )
@@ -173,6 +176,10 @@ async fn dispatch(
         && !item_verbs.iter().any(|v| rest.verbs().contains(v));
     if no_item_path || (is_watch_path(&info) && !rest.verbs().contains(&Verb::Watch)) {
         return Err(ApiError::NotFoundPath);
+    }
+    // kube's resource routes register no HEAD (RequestInfo still calls it a get).
+    if parts.method == http::Method::HEAD {
+        return Err(ApiError::MethodNotAllowed);
     }
     let required = required_verb(&verb, name.is_some(), !info.subresource.is_empty())?;
     if !rest.verbs().contains(&required) {

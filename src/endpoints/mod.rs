@@ -13,6 +13,7 @@
 pub mod discovery;
 pub mod handlers;
 mod installer;
+pub mod methods;
 pub mod negotiation;
 pub mod query;
 pub mod request_info;

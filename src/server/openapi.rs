@@ -12,10 +12,10 @@
 
 use std::sync::Arc;
 
+use crate::endpoints::methods::any_method;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use jiff::fmt::rfc2822::DateTimePrinter;
 use jiff::{SignedDuration, Timestamp};
@@ -46,9 +46,9 @@ pub fn openapi_router(docs: Arc<OpenApiDocs>) -> Router {
         last_modified: Timestamp::now(),
     };
     Router::new()
-        .route("/openapi/v2", get(v2))
-        .route("/openapi/v3", get(v3_index))
-        .route("/openapi/v3/{*gv}", get(v3_group_version))
+        .route("/openapi/v2", any_method(v2))
+        .route("/openapi/v3", any_method(v3_index))
+        .route("/openapi/v3/{*gv}", any_method(v3_group_version))
         .with_state(served)
 }
 

@@ -1,9 +1,9 @@
 //! Non-API routes: the `/` index, `/version`, and kube's plain-text 404 for anything unserved
 //! (the health endpoints are in [`super::health`]).
 
+use crate::endpoints::methods::{any_method, get_only};
 use axum::Router;
 use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use http::{StatusCode, header};
 use k8s_openapi::apimachinery::pkg::version::Info;
@@ -65,9 +65,9 @@ pub fn index_and_version(mut paths: Vec<String>) -> Router {
         move || std::future::ready(([(header::CONTENT_TYPE, "application/json")], body.clone()))
     };
     Router::new()
-        .route("/", get(serve(index.clone())))
-        .route("/index.html", get(serve(index)))
-        .route("/version", get(serve(version)))
+        .route("/", any_method(serve(index.clone())))
+        .route("/index.html", any_method(serve(index)))
+        .route("/version", get_only(serve(version)))
 }
 
 /// kube writes these with two-space indentation (`WriteRawJSON`). Plain maps and strings always
