@@ -397,3 +397,62 @@ fn an_invalid_edit_reopens_with_each_error_once() {
         "{text}"
     );
 }
+
+/// `kubectl describe` reads a pod, and the events about it through core/v1's field selectors
+/// (`involvedObject.*`), as against kube-apiserver; a namespace describes too.
+#[test]
+fn describe_shows_a_pod_with_its_events_and_a_namespace() {
+    let c = Capstan::start();
+    c.kubectl_ok(&["run", "web", "--image=nginx:1.27", "--labels=app=web"]);
+    let pod: Value = serde_json::from_str(&c.kubectl_ok(&["get", "pod", "web", "-o", "json"]))
+        .expect("pod json");
+    let uid = pod["metadata"]["uid"].as_str().expect("uid");
+    let event = serde_json::json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "web.scheduled", "namespace": "default"},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": "web",
+                           "namespace": "default", "uid": uid},
+        "reason": "Scheduled", "message": "Successfully assigned default/web to node-a",
+        "type": "Normal", "source": {"component": "default-scheduler"},
+        "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z",
+        "count": 1
+    });
+    c.kubectl_stdin_ok(&["create", "-f", "-"], &event.to_string());
+
+    let out = c.kubectl_ok(&["describe", "pod", "web"]);
+    // kubectl aligns columns to the widest key: compare lines with their spacing collapsed.
+    let lines: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    for line in [
+        "Name: web",
+        "Namespace: default",
+        "Labels: app=web",
+        "Status: Pending",
+        "Image: nginx:1.27",
+        "QoS Class: BestEffort",
+        "Events:",
+        "Type Reason Age From Message",
+    ] {
+        assert!(
+            lines.iter().any(|l| l == line),
+            "missing {line:?} in:\n{out}"
+        );
+    }
+    let row = out
+        .lines()
+        .find(|l| l.contains("Successfully assigned"))
+        .unwrap_or_default();
+    for cell in ["Normal", "Scheduled", "default-scheduler"] {
+        assert!(row.contains(cell), "{row}");
+    }
+
+    let ns = c.kubectl_ok(&["describe", "namespace", "default"]);
+    assert!(
+        ns.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["Status:", "Active"]),
+        "{ns}"
+    );
+    assert!(ns.contains("kubernetes.io/metadata.name=default"), "{ns}");
+}
