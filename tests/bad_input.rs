@@ -224,3 +224,46 @@ async fn unknown_resources_verbs_and_media_types() {
         .await;
     assert_status(code, &s, 405, "MethodNotAllowed");
 }
+
+/// Found by tests/hostile_input.rs and compared with kube-apiserver 1.37.2
+/// (tests/hostile_vs_kube.rs): each of these was accepted, or refused with another code.
+#[tokio::test]
+async fn wrongly_typed_type_meta_and_namespace_and_invalid_utf8_answer_like_kube() {
+    let c = Capstan::start();
+    for (field, value) in [
+        ("apiVersion", json!(5)),
+        ("kind", json!({})),
+        ("apiVersion", json!([1])),
+    ] {
+        let mut p = pod("typed");
+        p[field] = value;
+        let (code, s) = c.raw("POST", PODS, JSON, body(&p)).await;
+        assert_status(code, &s, 400, "BadRequest");
+    }
+    for namespace in [json!(7), json!(true), json!({"x": 1})] {
+        let mut p = pod("typed");
+        p["metadata"]["namespace"] = namespace;
+        let (code, s) = c.raw("POST", PODS, JSON, body(&p)).await;
+        assert_status(code, &s, 400, "BadRequest");
+    }
+    assert!(stored_pods(&c).await.is_empty());
+
+    // Go reads invalid UTF-8 as U+FFFD: the label value then fails validation
+    let text = String::from_utf8(body(&pod("utf8"))).unwrap().replace(
+        "\"metadata\":{",
+        "\"metadata\":{\"labels\":{\"a\":\"x\u{2}y\"},",
+    );
+    let bytes: Vec<u8> = text
+        .into_bytes()
+        .into_iter()
+        .map(|b| if b == 2 { 0xff } else { b })
+        .collect();
+    let (code, s) = c.raw("POST", PODS, JSON, bytes).await;
+    assert_status(code, &s, 422, "Invalid");
+    assert_eq!(s["details"]["causes"][0]["field"], "metadata.labels", "{s}");
+
+    // a null body is an empty object: the name is missing
+    let (code, s) = c.raw("POST", PODS, JSON, b"null".to_vec()).await;
+    assert_status(code, &s, 422, "Invalid");
+    assert!(stored_pods(&c).await.is_empty());
+}
