@@ -72,3 +72,17 @@ async fn a_namespace_of_the_wrong_json_type_is_not_replaced_by_the_url_namespace
     ensure_namespace(&mut object, Some("d")).unwrap();
     assert_eq!(object["metadata"]["namespace"], "d");
 }
+
+#[tokio::test]
+async fn invalid_utf8_in_a_key_is_an_unknown_field_not_a_parse_error() {
+    let s = schema_server();
+    let body = b"{\"metadata\":{\"name\":\"p\"},\"sp\xffec\":{}}";
+    let uri = "/api/v1/namespaces/d/pods?fieldValidation=Strict";
+    let (code, status) = call(&s.router, raw_json(uri, body)).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{status}");
+    let message = assert_status(&status, 400, "BadRequest");
+    assert!(
+        message.contains("unknown field \"sp\u{FFFD}ec\""),
+        "{message}"
+    );
+}
