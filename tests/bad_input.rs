@@ -267,3 +267,45 @@ async fn wrongly_typed_type_meta_and_namespace_and_invalid_utf8_answer_like_kube
     assert_status(code, &s, 422, "Invalid");
     assert!(stored_pods(&c).await.is_empty());
 }
+
+/// kube decodes a patched object into its Go type and answers a failure with 422 on field
+/// `patch` (patch.go, `jsonPatcher.applyPatchToCurrentObject`); found by the hostile sweep
+/// compared with kube-apiserver 1.37.2.
+#[tokio::test]
+async fn a_patch_that_leaves_an_undecodable_object_is_422_on_patch() {
+    let c = Capstan::start();
+    let (code, created) = c.raw("POST", PODS, JSON, body(&pod("p"))).await;
+    assert_eq!(code, 201, "{created}");
+    let path = format!("{PODS}/p");
+    for (content_type, patch) in [
+        ("application/merge-patch+json", json!({"spec": 7})),
+        (
+            "application/merge-patch+json",
+            json!({"metadata": {"name": [1]}}),
+        ),
+        (
+            "application/json-patch+json",
+            json!([{"op": "replace", "path": "/apiVersion", "value": 5}]),
+        ),
+        (
+            "application/json-patch+json",
+            json!([{"op": "replace", "path": "/kind", "value": {}}]),
+        ),
+        (
+            "application/strategic-merge-patch+json",
+            json!({"spec": {"containers": [{"name": "main", "image": 7}]}}),
+        ),
+    ] {
+        let (code, s) = c
+            .raw("PATCH", &path, Some(content_type), body(&patch))
+            .await;
+        assert_status(code, &s, 422, "Invalid");
+        assert_eq!(s["details"]["causes"][0]["field"], "patch", "{s}");
+    }
+    let (_, now) = c.raw("GET", &path, None, Vec::new()).await;
+    assert_eq!(
+        now["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
+    assert_eq!(now["apiVersion"], "v1");
+}
