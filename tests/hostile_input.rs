@@ -127,7 +127,12 @@ impl Stored {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_sweep() {
-    let c = Capstan::start();
+    // HOSTILE_ON_ETCD=1 runs the sweep on etcd storage instead of the embedded store
+    let etcd = std::env::var_os("HOSTILE_ON_ETCD").map(|_| support::etcd::Etcd::start());
+    let c = Capstan::start_with(support::capstan::Start {
+        etcd: etcd.as_ref().map(|e| e.endpoint.clone()),
+        args: Vec::new(),
+    });
     let mut http = Http::new(c.client().await);
     let mut f = Findings::default();
     let mut rng = Lcg(0x5eed_cafe);

@@ -138,7 +138,17 @@ impl Findings {
 /// - strategic merge patch errors that `interpretStrategicMergePatchError` (patch.go) passes
 ///   through unchanged: an unknown `$patch` directive, a list element without its merge key,
 ///   an argument of the wrong type, mixed list element types.
+/// - an object over etcd's request limit (1.5 MiB) on etcd storage: kube-apiserver 1.37.2 answers
+///   500 "etcdserver: request is too large" (seen side by side in tests/hostile_vs_kube.rs);
+///   Capstan's Status carries reason InternalError there.
 fn kube_answers_500(status: &Value) -> bool {
+    if status["code"] == 500
+        && status["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("etcdserver: request is too large"))
+    {
+        return true;
+    }
     const KUBE_PLAIN_ERRORS: &[&str] = &[
         "failed to create typed patch object (",
         "unknown patch type: ",
