@@ -260,3 +260,88 @@ async fn methods_are_refused_or_served_as_kube_routes_them() {
     let (_, namespaces) = c.raw("GET", "/api/v1/namespaces", None, Vec::new()).await;
     assert_eq!(namespaces["items"].as_array().map(Vec::len), Some(3));
 }
+
+/// Found by tests/hostile_input.rs and compared with kube-apiserver 1.37.2
+/// (tests/hostile_vs_kube.rs): each of these was accepted, or refused with another code.
+#[tokio::test]
+async fn wrongly_typed_type_meta_and_namespace_and_invalid_utf8_answer_like_kube() {
+    let c = Capstan::start();
+    for (field, value) in [
+        ("apiVersion", json!(5)),
+        ("kind", json!({})),
+        ("apiVersion", json!([1])),
+    ] {
+        let mut p = pod("typed");
+        p[field] = value;
+        let (code, s) = c.raw("POST", PODS, JSON, body(&p)).await;
+        assert_status(code, &s, 400, "BadRequest");
+    }
+    for namespace in [json!(7), json!(true), json!({"x": 1})] {
+        let mut p = pod("typed");
+        p["metadata"]["namespace"] = namespace;
+        let (code, s) = c.raw("POST", PODS, JSON, body(&p)).await;
+        assert_status(code, &s, 400, "BadRequest");
+    }
+    assert!(stored_pods(&c).await.is_empty());
+
+    // Go reads invalid UTF-8 as U+FFFD: the label value then fails validation
+    let text = String::from_utf8(body(&pod("utf8"))).unwrap().replace(
+        "\"metadata\":{",
+        "\"metadata\":{\"labels\":{\"a\":\"x\u{2}y\"},",
+    );
+    let bytes: Vec<u8> = text
+        .into_bytes()
+        .into_iter()
+        .map(|b| if b == 2 { 0xff } else { b })
+        .collect();
+    let (code, s) = c.raw("POST", PODS, JSON, bytes).await;
+    assert_status(code, &s, 422, "Invalid");
+    assert_eq!(s["details"]["causes"][0]["field"], "metadata.labels", "{s}");
+
+    // a null body is an empty object: the name is missing
+    let (code, s) = c.raw("POST", PODS, JSON, b"null".to_vec()).await;
+    assert_status(code, &s, 422, "Invalid");
+    assert!(stored_pods(&c).await.is_empty());
+}
+
+/// kube decodes a patched object into its Go type and answers a failure with 422 on field
+/// `patch` (patch.go, `jsonPatcher.applyPatchToCurrentObject`); found by the hostile sweep
+/// compared with kube-apiserver 1.37.2.
+#[tokio::test]
+async fn a_patch_that_leaves_an_undecodable_object_is_422_on_patch() {
+    let c = Capstan::start();
+    let (code, created) = c.raw("POST", PODS, JSON, body(&pod("p"))).await;
+    assert_eq!(code, 201, "{created}");
+    let path = format!("{PODS}/p");
+    for (content_type, patch) in [
+        ("application/merge-patch+json", json!({"spec": 7})),
+        (
+            "application/merge-patch+json",
+            json!({"metadata": {"name": [1]}}),
+        ),
+        (
+            "application/json-patch+json",
+            json!([{"op": "replace", "path": "/apiVersion", "value": 5}]),
+        ),
+        (
+            "application/json-patch+json",
+            json!([{"op": "replace", "path": "/kind", "value": {}}]),
+        ),
+        (
+            "application/strategic-merge-patch+json",
+            json!({"spec": {"containers": [{"name": "main", "image": 7}]}}),
+        ),
+    ] {
+        let (code, s) = c
+            .raw("PATCH", &path, Some(content_type), body(&patch))
+            .await;
+        assert_status(code, &s, 422, "Invalid");
+        assert_eq!(s["details"]["causes"][0]["field"], "patch", "{s}");
+    }
+    let (_, now) = c.raw("GET", &path, None, Vec::new()).await;
+    assert_eq!(
+        now["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
+    assert_eq!(now["apiVersion"], "v1");
+}

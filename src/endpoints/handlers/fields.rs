@@ -44,7 +44,11 @@ pub fn check_body(
         return Ok(());
     }
     let json: Cow<'_, [u8]> = match format {
-        BodyFormat::Json => Cow::Borrowed(raw),
+        // read as `decode_object` read it: invalid UTF-8 as U+FFFD, as Go's decoder does
+        BodyFormat::Json => match String::from_utf8_lossy(raw) {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        },
         _ => Cow::Owned(serde_json::to_vec(object).map_err(ApiError::internal)?),
     };
     // The body was decoded already; a failure here cannot happen for JSON that decoded.

@@ -161,9 +161,21 @@ pub fn decode_object(bytes: &[u8], format: BodyFormat, rest: &dyn Rest) -> Resul
     let descriptor = rest.descriptor();
     let kind = &descriptor.kind;
     let value: Value = match format {
-        BodyFormat::Json => serde_json::from_slice(bytes).map_err(|e| {
-            ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}"))
-        })?,
+        BodyFormat::Json => {
+            // Go's encoding/json reads invalid UTF-8 as U+FFFD instead of refusing the body, so
+            // such bytes reach validation (422 naming the field) as in kube.
+            let text = String::from_utf8_lossy(bytes);
+            let value: Value = serde_json::from_str(&text).map_err(|e| {
+                ApiError::BadRequest(format!("couldn't get version/kind; json parse error: {e}"))
+            })?;
+            check_type_meta_types(&value, bytes, kind)?;
+            // `null` decodes into an empty object in Go; validation then names what is missing.
+            if value.is_null() {
+                Value::Object(Default::default())
+            } else {
+                value
+            }
+        }
         BodyFormat::Yaml => serde_saphyr::from_slice(bytes)
             .map_err(|e| ApiError::BadRequest(format!("error converting YAML to JSON: {e}")))?,
         BodyFormat::Protobuf => decode_protobuf(bytes, rest)?,
@@ -209,6 +221,35 @@ fn decode_protobuf(bytes: &[u8], rest: &dyn Rest) -> Result<Value, ApiError> {
         envelope.api_version = api_version;
     }
     envelope.decode().map_err(|e| failed(Some(&envelope), e))
+}
+
+/// kube reads `apiVersion` and `kind` into Go strings before anything else, so a body where
+/// either is neither a string nor null is 400, worded as that decoder's error.
+fn check_type_meta_types(value: &Value, bytes: &[u8], kind: &str) -> Result<(), ApiError> {
+    for field in ["apiVersion", "kind"] {
+        let go_type = match value.get(field) {
+            None | Some(Value::Null | Value::String(_)) => continue,
+            Some(Value::Bool(_)) => "bool",
+            Some(Value::Number(_)) => "number",
+            Some(Value::Array(_)) => "array",
+            Some(Value::Object(_)) => "object",
+        };
+        return Err(ApiError::BadRequest(format!(
+            "the object provided is unrecognized (must be of type {kind}): couldn't get version/kind; json parse error: json: cannot unmarshal {go_type} into Go struct field .{field} of type string ({})",
+            summarize_text(bytes)
+        )));
+    }
+    Ok(())
+}
+
+/// kube's `summarizeData` for a text body: at most 30 bytes, then ` ...`.
+fn summarize_text(bytes: &[u8]) -> String {
+    const MAX: usize = 30;
+    if bytes.len() > MAX {
+        format!("{} ...", String::from_utf8_lossy(&bytes[..MAX]))
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
 }
 
 /// kube's `summarizeData` for a body that is not JSON: at most 30 bytes, in hex.
@@ -285,11 +326,13 @@ pub fn ensure_namespace(object: &mut Value, expected: Option<&str>) -> Result<()
     let Some(metadata) = metadata_mut(object) else {
         return Ok(());
     };
-    let current = metadata
-        .get("namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let current = match metadata.get("namespace") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(ns)) => ns.clone(),
+        // Not a string: left for the kind's typed decoder to refuse with 400, as kube's does;
+        // overwriting it with the URL's namespace would accept a body kube refuses.
+        Some(_) => return Ok(()),
+    };
     match expected {
         None => {
             metadata.remove("namespace");

@@ -56,8 +56,9 @@ pub enum Patch {
 impl Patch {
     /// Decodes `bytes` as `patch_type`.
     pub fn decode(patch_type: PatchType, bytes: &[u8]) -> Result<Self, ApiError> {
+        // invalid UTF-8 reads as U+FFFD, as in Go's decoder (and `decode_object`)
         let json = || {
-            serde_json::from_slice::<Value>(bytes)
+            serde_json::from_str::<Value>(&String::from_utf8_lossy(bytes))
                 .map_err(|_| ApiError::BadRequest("invalid JSON patch".into()))
         };
         match patch_type {
@@ -72,7 +73,17 @@ impl Patch {
                 }
                 Ok(Self::Json(patch))
             }
-            PatchType::Merge => json().map(Self::Merge),
+            PatchType::Merge => {
+                let patch = json()?;
+                // kube first reads a merge patch into a Go map (patch.go `applyJSPatch`)
+                if !patch.is_object() && !patch.is_null() {
+                    return Err(ApiError::BadRequest(format!(
+                        "error decoding patch: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                        json_kind(&patch)
+                    )));
+                }
+                Ok(Self::Merge(patch))
+            }
             PatchType::StrategicMerge => json().map(Self::Strategic),
             PatchType::Apply => decode_apply(bytes).map(Self::Apply),
         }
@@ -227,13 +238,52 @@ impl Patcher {
                 },
             )?;
         }
+        // kube decodes the patched JSON into the Go type and answers a failure with 422 on
+        // field `patch` (patch.go: `jsonPatcher.applyPatchToCurrentObject`, and
+        // `applyPatchToObject` for strategic merge), not with the body decoder's 400.
+        let undecodable = |patched: &Value, detail: String| {
+            let shown = match &self.patch {
+                Patch::Strategic(patch) => go_value(patch),
+                _ => patched.to_string(),
+            };
+            ApiError::invalid(
+                GroupKind::default(),
+                "",
+                vec![FieldError::new(
+                    FieldErrorType::Invalid,
+                    "patch",
+                    Some(Value::String(shown)),
+                    detail,
+                )],
+            )
+        };
+        for field in ["apiVersion", "kind"] {
+            if patched
+                .get(field)
+                .is_some_and(|v| !v.is_string() && !v.is_null())
+            {
+                let detail = format!(
+                    "couldn't get version/kind; json parse error: json: cannot unmarshal {} into Go struct field .{field} of type string",
+                    json_kind(&patched[field])
+                );
+                return Err(undecodable(&patched, detail));
+            }
+        }
+        // decoded before the namespace and name checks, as kube does: any failure to decode,
+        // another kind or version included, is the 422
+        if patched.is_object() {
+            let shown = patched.clone();
+            patched = self.rest.default_object(patched).map_err(|e| match e {
+                ApiError::BadRequest(detail) => undecodable(&shown, detail),
+                other => other,
+            })?;
+        }
         check_patched(
             &mut patched,
             &self.descriptor,
             self.namespace.as_deref(),
             &self.name,
         )?;
-        let patched = self.rest.default_object(patched)?;
         Ok(self.manager.update(Some(current), patched))
     }
 

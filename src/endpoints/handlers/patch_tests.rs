@@ -147,3 +147,27 @@ fn strategic_bodies_must_be_json_and_need_the_schema() {
     let patch = Patch::decode(PatchType::StrategicMerge, b"{}").unwrap();
     assert_eq!(patch.apply(&pod()).unwrap_err().code(), 500);
 }
+
+#[test]
+fn a_merge_patch_that_is_not_an_object_is_400_like_kubes_map_decode() {
+    for (body, go_kind) in [("12", "number"), ("[1]", "array"), ("\"s\"", "string")] {
+        let Err(err) = Patch::decode(PatchType::Merge, body.as_bytes()) else {
+            panic!("{body} decoded");
+        };
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "error decoding patch: json: cannot unmarshal {go_kind} into Go value of type map[string]interface {{}}"
+            )
+        );
+    }
+    assert!(Patch::decode(PatchType::Merge, b"null").is_ok());
+}
+
+#[test]
+fn invalid_utf8_in_a_patch_reads_as_replacement_characters() {
+    let Ok(Patch::Merge(patch)) = Patch::decode(PatchType::Merge, b"{\"a\":\"x\xffy\"}") else {
+        panic!("not decoded");
+    };
+    assert_eq!(patch["a"], "x\u{FFFD}y");
+}

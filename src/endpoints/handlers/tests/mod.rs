@@ -2,6 +2,7 @@
 //! integrated by the lead). They check HTTP-level behaviour: routing, status codes, Status bodies,
 //! negotiation, Table shape and watch framing.
 
+mod decode;
 mod discovery;
 mod protobuf;
 mod reads;
