@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use hostile::discovery::{Resource, discover, sweep_read_queries};
 use hostile::mutations::{self, Mutation};
 use hostile::patches::{json_patches, strategic_directives};
-use hostile::{Findings, Http, Lcg, bodies, short};
+use hostile::{Findings, Http, Lcg, bodies, escape, short, with_query};
 use serde_json::{Value, json};
 use support::capstan::Capstan;
 
@@ -54,26 +54,6 @@ fn with_rv(bytes: &[u8], rv: &str) -> Vec<u8> {
         ]
         .concat(),
         None => bytes.to_vec(),
-    }
-}
-
-/// Percent-encodes everything but unreserved characters, for names the server should have refused.
-fn escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn with_query(path: &str, query: &str) -> String {
-    if query.is_empty() {
-        path.to_string()
-    } else {
-        format!("{path}?{query}")
     }
 }
 

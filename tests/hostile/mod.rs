@@ -204,3 +204,24 @@ impl Lcg {
         (0..n).map(|_| (self.next() & 0xff) as u8).collect()
     }
 }
+
+/// Percent-encodes everything but unreserved characters, for names the server should have refused.
+pub fn escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `path` with `query` appended when there is one.
+pub fn with_query(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
