@@ -136,17 +136,7 @@ impl<T: PodObject> Rest for BindingRest<T> {
         mut object: Value,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
-        // The endpoint has checked apiVersion and kind against the URL; the capstan.dev group's
-        // Binding carries its own apiVersion, which k8s-openapi's core Binding would refuse.
-        if let Some(map) = object.as_object_mut() {
-            map.remove("apiVersion");
-            map.remove("kind");
-        }
-        let binding: Binding = serde_json::from_value(object.clone()).map_err(|e| {
-            ApiError::BadRequest(format!(
-                "the body of the request was in an unknown format: {e}"
-            ))
-        })?;
+        let binding: Binding = super::decode_subresource_body(&mut object)?;
         let Some(namespace) = ctx.namespace.as_deref().filter(|ns| !ns.is_empty()) else {
             return Err(ApiError::BadRequest("Namespace parameter required.".into()));
         };

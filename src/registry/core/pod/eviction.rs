@@ -242,16 +242,7 @@ impl<T: PodObject> Rest for EvictionRest<T> {
         mut object: Value,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
-        // The endpoint checked apiVersion and kind (policy/v1, or v1beta1 which differs only there).
-        if let Some(map) = object.as_object_mut() {
-            map.remove("apiVersion");
-            map.remove("kind");
-        }
-        let eviction: Eviction = serde_json::from_value(object.clone()).map_err(|e| {
-            ApiError::BadRequest(format!(
-                "the body of the request was in an unknown format: {e}"
-            ))
-        })?;
+        let eviction: Eviction = super::decode_subresource_body(&mut object)?;
         let name = eviction.metadata.name.clone().unwrap_or_default();
         if parent != Some(name.as_str()) {
             return Err(ApiError::BadRequest(

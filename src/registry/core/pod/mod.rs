@@ -403,3 +403,21 @@ pub fn pods_descriptor(group: &str, version: &str) -> ResourceDescriptor {
 
 #[cfg(test)]
 mod tests;
+
+/// The typed body of a create-only pod subresource (`pods/binding`, `pods/eviction`). The endpoint
+/// has already checked apiVersion and kind against the URL, and they are dropped here because the
+/// typed decoder would refuse the spellings the subresource also accepts (capstan.dev's Binding,
+/// policy/v1beta1's Eviction). A body of the wrong shape is kube's 400.
+pub(crate) fn decode_subresource_body<T: serde::de::DeserializeOwned>(
+    object: &mut Value,
+) -> Result<T, crate::api::ApiError> {
+    if let Some(map) = object.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    serde_json::from_value(object.clone()).map_err(|e| {
+        crate::api::ApiError::BadRequest(format!(
+            "the body of the request was in an unknown format: {e}"
+        ))
+    })
+}
